@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 vmbchan authors
+ */
+#ifndef VMB_PAIR_H
+#define VMB_PAIR_H
+
+/**
+ * @file
+ * In-process transport: connects a server and a client channel end in one process, playing the
+ * hypervisor's part. When both ends are enabled, the "guest" side donates ring pages from guest
+ * memory (a GPADL: the client's outgoing ring first, then its incoming ring, as in the VMBus open
+ * message), each end maps them on its own (double-mapped for memfd memory), and both are opened
+ * through vmb_channel_link_open(), exactly the path the socket transport uses. Disabling either
+ * end closes the other (the guest closing: the server goes Closed and may be reopened; the host
+ * rescinding: the client goes Disabled).
+ *
+ * Control thread only.
+ */
+
+#include <stdbool.h>
+
+#include <vmb/vmb_channel.h>
+#include <vmb/vmb_mem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vmb_pair;
+
+/**
+ * Create a pair over guest memory @p mem (owned by the caller, must outlive the pair).
+ * @param interrupt_mode create eventfds so ends can sleep and be signalled; false: pure poll.
+ * @return 0, -EINVAL, -ENOMEM.
+ */
+int vmb_pair_create(struct vmb_guest_mem *mem, bool interrupt_mode, struct vmb_pair **out);
+
+/** Bind a Disabled server end and a Disabled client end. @return 0, -EINVAL, -EBUSY (already
+ *  bound), or the channel's error. */
+int vmb_pair_attach(struct vmb_pair *p, struct vmb_channel *server, struct vmb_channel *client);
+
+/** True while the rings are mapped (both ends opened). */
+bool vmb_pair_is_open(const struct vmb_pair *p);
+
+/** Ring offsets in guest memory, for tools: byte offset of the guest->host and host->guest
+ *  control pages. @return 0 or -ENOTCONN. */
+int vmb_pair_ring_offsets(const struct vmb_pair *p, uint64_t *g2h, uint64_t *h2g);
+
+/** Destroy: both ends must be Disabled (or never enabled). @return 0 or -EBUSY. */
+int vmb_pair_destroy(struct vmb_pair *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMB_PAIR_H */
