@@ -61,9 +61,9 @@ vmb_ring_writer_attach(struct vmb_ring_writer *w, const struct vmb_ring_mem *m)
 		return VMB_RING_CORRUPT;
 	w->cursor = w->committed = wi;
 	w->peer_read = ri;
-	w->pending = __atomic_load_n(&m->ctl->pending_send, __ATOMIC_RELAXED);
-	__atomic_fetch_or(&m->ctl->feature_bits.value, VMB_RING_FEAT_PENDING_SEND_SZ,
-			  __ATOMIC_RELEASE);
+	w->pending = vmb_ring__peek(&m->ctl->pending_send);
+	__atomic_fetch_or((volatile uint32_t *)&m->ctl->feature_bits.value,
+			  VMB_RING_FEAT_PENDING_SEND_SZ, __ATOMIC_RELEASE);
 	return VMB_RING_OK;
 }
 
@@ -97,7 +97,7 @@ vmb_ring_writer_wait_space(struct vmb_ring_writer *w, uint32_t pkt_len)
 	uint32_t want = needed > quarter ? needed : quarter;
 
 	if (want != w->pending) {
-		__atomic_store_n(&w->m.ctl->pending_send, want, __ATOMIC_RELAXED);
+		vmb_ring__poke(&w->m.ctl->pending_send, want);
 		w->pending = want;
 	}
 	/* Full fence: pending_send_size is visible before we re-read read_index, so a reader that
@@ -113,7 +113,7 @@ void
 vmb_ring_writer_clear_wait(struct vmb_ring_writer *w)
 {
 	if (w->pending != 0) {
-		__atomic_store_n(&w->m.ctl->pending_send, 0u, __ATOMIC_RELAXED);
+		vmb_ring__poke(&w->m.ctl->pending_send, 0u);
 		w->pending = 0;
 	}
 }

@@ -161,6 +161,21 @@ vmb_ring__load(volatile uint32_t *p)
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
+/* Relaxed load/store of a control word. The words of DPDK's packed struct are 4-byte aligned
+ * in practice (the control page is page aligned); the pointer parameter says so to the
+ * compiler, which would otherwise refuse atomics on packed members. */
+static inline uint32_t
+vmb_ring__peek(volatile uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void
+vmb_ring__poke(volatile uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
 static inline void
 vmb_ring__store(volatile uint32_t *p, uint32_t v)
 {
@@ -329,9 +344,9 @@ vmb_ring_write_commit(struct vmb_ring_writer *w)
 	 * otherwise a reader clearing its mask and re-checking could miss both the data and the
 	 * signal (store-load reordering). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&w->m.ctl->imask, __ATOMIC_RELAXED))
+	if (vmb_ring__peek(&w->m.ctl->imask))
 		return false;
-	return __atomic_load_n(&w->m.ctl->rindex, __ATOMIC_RELAXED) == old;
+	return vmb_ring__peek(&w->m.ctl->rindex) == old;
 }
 
 /** Drop everything reserved since the last commit. */
@@ -457,13 +472,13 @@ vmb_ring_read_commit_to(struct vmb_ring_reader *r, uint32_t offset)
 	/* Full fence: the index store is visible before we read pending_send_size; pairs with the
 	 * writer's fence between setting pending_send_size and re-checking free space. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!(__atomic_load_n(&r->m.ctl->feature_bits.value, __ATOMIC_RELAXED) &
+	if (!(vmb_ring__peek((volatile uint32_t *)&r->m.ctl->feature_bits.value) &
 	      VMB_RING_FEAT_PENDING_SEND_SZ))
 		return false;
-	pending = __atomic_load_n(&r->m.ctl->pending_send, __ATOMIC_RELAXED);
+	pending = vmb_ring__peek(&r->m.ctl->pending_send);
 	if (pending == 0)
 		return false;
-	wi = __atomic_load_n(&r->m.ctl->windex, __ATOMIC_RELAXED);
+	wi = vmb_ring__peek(&r->m.ctl->windex);
 	if (!vmb_ring__index_ok(wi, size))
 		return false; /* the next read reports the corruption */
 	free_after = size - vmb_ring__dist(offset, wi, size);
@@ -489,7 +504,7 @@ vmb_ring_read_revert(struct vmb_ring_reader *r)
 static inline void
 vmb_ring_reader_set_mask(struct vmb_ring_reader *r, bool masked)
 {
-	__atomic_store_n(&r->m.ctl->imask, masked ? 1u : 0u, __ATOMIC_RELEASE);
+	vmb_ring__store(&r->m.ctl->imask, masked ? 1u : 0u);
 }
 
 /**
