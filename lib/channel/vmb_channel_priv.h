@@ -13,6 +13,7 @@
 #define VMB_CHANNEL_PRIV_H
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include <vmb/vmb_channel.h>
 #include <vmb/vmb_transport.h>
@@ -163,16 +164,35 @@ struct vmb_channel {
 #define VMB_STAT_ADD(ch, field, n)                                                              \
 	__atomic_store_n(&(ch)->stats.field, (ch)->stats.field + (n), __ATOMIC_RELAXED)
 
+/* Handle checks read the leading magic word with memcpy: a bogus handle may be misaligned,
+ * and must be refused, not dereferenced as a struct. */
+static inline bool
+vmb_handle_magic_is(const void *h, uint32_t magic)
+{
+	uint32_t m;
+
+	if (h == NULL)
+		return false;
+	memcpy(&m, h, sizeof(m));
+	return m == magic;
+}
+
 static inline bool
 vmb_channel_valid(const struct vmb_channel *ch)
 {
-	return ch != NULL && ch->magic == VMB_CHANNEL_MAGIC;
+	return vmb_handle_magic_is(ch, VMB_CHANNEL_MAGIC);
 }
 
 static inline bool
 vmb_packet_valid(const struct vmb_packet *p)
 {
-	return p != NULL && p->magic == VMB_PACKET_MAGIC && vmb_channel_valid(p->ch);
+	return vmb_handle_magic_is(p, VMB_PACKET_MAGIC) && vmb_channel_valid(p->ch);
+}
+
+static inline bool
+vmb_rx_valid(const struct vmb_rx *t)
+{
+	return vmb_handle_magic_is(t, VMB_RX_MAGIC) && vmb_channel_valid(t->ch);
 }
 
 /** This thread's identity for ch->holder. */

@@ -205,7 +205,7 @@ vmb_rx_complete(struct vmb_rx *t, const void *buf, uint32_t len)
 	uint32_t expected = VMB_RX_INDICATED;
 	int entered;
 
-	if (t == NULL || t->magic != VMB_RX_MAGIC || !vmb_channel_valid(t->ch))
+	if (!vmb_rx_valid(t))
 		return -EBADF;
 	ch = t->ch;
 	if (len > ch->cfg.max_completion || (len && buf == NULL))
@@ -243,7 +243,7 @@ vmb_rx_defer(struct vmb_rx *t)
 	struct vmb_channel *ch;
 	uint32_t expected = VMB_RX_INDICATED;
 
-	if (t == NULL || t->magic != VMB_RX_MAGIC || !vmb_channel_valid(t->ch))
+	if (!vmb_rx_valid(t))
 		return -EBADF;
 	ch = t->ch;
 	if (atomic_load(&ch->holder) != vmb_thread_marker())
@@ -259,7 +259,7 @@ vmb_rx_fail(struct vmb_rx *t)
 {
 	uint32_t expected = VMB_RX_INDICATED;
 
-	if (t == NULL || t->magic != VMB_RX_MAGIC || !vmb_channel_valid(t->ch))
+	if (!vmb_rx_valid(t))
 		return;
 	vmb_channel_poison(t->ch, "driver failed a malformed packet");
 	if (atomic_compare_exchange_strong(&t->state, &expected, VMB_RX_DONE))
@@ -269,14 +269,14 @@ vmb_rx_fail(struct vmb_rx *t)
 const struct vmb_pkt *
 vmb_rx_packet(const struct vmb_rx *t)
 {
-	return t && t->magic == VMB_RX_MAGIC ? &t->pkt : NULL;
+	return vmb_rx_valid(t) ? &t->pkt : NULL;
 }
 
 int
 vmb_rx_external(const struct vmb_rx *t, const struct vmb_gpa_range **gpa, const uint64_t **pfns,
 		const struct vmb_xfer_range **xfer, uint32_t *count)
 {
-	if (t == NULL || t->magic != VMB_RX_MAGIC)
+	if (!vmb_rx_valid(t))
 		return -EBADF;
 	if (t->pkt.type != VMB_PKT_GPA_DIRECT && t->pkt.type != VMB_PKT_XFER_PAGES)
 		return -ENOENT;
@@ -294,13 +294,13 @@ vmb_rx_external(const struct vmb_rx *t, const struct vmb_gpa_range **gpa, const 
 struct vmb_channel *
 vmb_rx_channel(const struct vmb_rx *t)
 {
-	return t && t->magic == VMB_RX_MAGIC ? t->ch : NULL;
+	return vmb_rx_valid(t) ? t->ch : NULL;
 }
 
 void *
 vmb_rx_context(struct vmb_rx *t)
 {
-	return t && t->magic == VMB_RX_MAGIC ? t->client_ctx : NULL;
+	return vmb_rx_valid(t) ? t->client_ctx : NULL;
 }
 
 /* ---- indication ---- */
