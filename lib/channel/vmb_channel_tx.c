@@ -350,8 +350,10 @@ send_common(struct vmb_packet *p, const void *buf, uint32_t len, uint32_t flags,
 	if (entered) {
 		enum vmb_ring_status rs = VMB_RING_FULL;
 
-		/* Keep order: only bypass the FIFO when nothing waits in it. */
-		if (ch->txq_head == NULL && vmb_mpsc_empty(&ch->tx_handoff_q))
+		/* Keep order: only bypass the FIFO when nothing waits in it. A holder of a
+		 * channel that is not running (the pausing thread, in on_suspend) queues. */
+		if (ch->txq_head == NULL && vmb_mpsc_empty(&ch->tx_handoff_q) &&
+		    atomic_load_explicit(&ch->active, memory_order_relaxed))
 			rs = vmb_tx_write(ch, p, buf);
 		if (rs == VMB_RING_OK) {
 			vmb_tx_written(ch, p);
