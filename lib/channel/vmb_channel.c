@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <vmb/vmb_poll.h>
+#include <vmb/vmb_save.h>
 
 #include "vmb_channel_priv.h"
 
@@ -48,8 +49,8 @@ vmb_channel_enter(struct vmb_channel *ch)
 void
 vmb_channel_commit(struct vmb_channel *ch)
 {
-	if (!ch->linked)
-		return;
+	if (!ch->linked || ch->frozen)
+		return; /* a saved channel's state lives in the stream: the rings are not ours */
 	vmb_rx_release(ch); /* publishes read_index; may owe the writer a signal */
 	if (vmb_ring_write_commit(&ch->out))
 		ch->pass_signals = 1;
@@ -70,9 +71,8 @@ vmb_channel_leave(struct vmb_channel *ch)
 	atomic_store_explicit(&ch->holder, NULL, memory_order_release);
 }
 
-/* Control thread: stop passes and take the rings. Returns once no pass runs. */
-static void
-quiesce(struct vmb_channel *ch)
+void
+vmb_channel_claim(struct vmb_channel *ch)
 {
 	void *me = &vmb_tls_marker;
 
@@ -86,8 +86,8 @@ quiesce(struct vmb_channel *ch)
 	}
 }
 
-static void
-unquiesce(struct vmb_channel *ch, bool run)
+void
+vmb_channel_unclaim(struct vmb_channel *ch, bool run)
 {
 	if (ch->linked)
 		vmb_channel_commit(ch);
@@ -161,6 +161,9 @@ vmb_channel_cleanup(struct vmb_channel *ch)
 			free(p);
 		}
 	}
+	vmb_channel_save_end(ch);
+	vmb_channel_restore_abort(ch);
+	vmb_rx_restore_free(ch->rx_restore);
 	vmb_tx_fini(ch);
 	vmb_rx_fini(ch);
 	ch->magic = VMB_DEAD_MAGIC;
@@ -361,6 +364,15 @@ vmb_channel_set_transport(struct vmb_channel *ch, const struct vmb_transport_ops
 	return 0;
 }
 
+void
+vmb_channel_detach_transport(struct vmb_channel *ch)
+{
+	if (!vmb_channel_valid(ch))
+		return;
+	ch->tops = NULL;
+	ch->tctx = NULL;
+}
+
 /* ---- state machine ---- */
 
 int
@@ -372,6 +384,8 @@ vmb_channel_enable(struct vmb_channel *ch)
 		return rc;
 	if (ch->cfg.process == NULL)
 		return -EINVAL;
+	if (ch->restore != NULL)
+		return -EBUSY; /* a restore is half done: finish or abort it first */
 	if ((rc = vmb_tx_init(ch)) != 0 || (rc = vmb_rx_init(ch)) != 0)
 		return rc;
 	atomic_store(&ch->poisoned, 0);
@@ -406,6 +420,7 @@ vmb_channel_start(struct vmb_channel *ch)
 		return -EBADF;
 	if (atomic_load(&ch->state) == VMB_CHANNEL_DISABLED)
 		return -EPERM;
+	ch->frozen = false; /* resuming after a save: the rings are ours again */
 	if (!atomic_exchange(&ch->paused, false))
 		return 0;
 	if (atomic_load(&ch->state) == VMB_CHANNEL_OPENED)
@@ -457,7 +472,7 @@ vmb_channel_pause_timeout(struct vmb_channel *ch, int64_t timeout_ns)
 		atomic_store(&ch->paused, true);
 		return 0;
 	}
-	quiesce(ch);
+	vmb_channel_claim(ch);
 	/* Deferred packets are delivered now, in this sleepable context, before Suspend: after
 	 * it no process_packet may run. A driver that keeps deferring gets a few rounds only. */
 	for (rc = 0; ch->deferred && rc < 16; rc++)
@@ -468,7 +483,7 @@ vmb_channel_pause_timeout(struct vmb_channel *ch, int64_t timeout_ns)
 	if (rc == 0)
 		atomic_store(&ch->paused, true);
 	/* Stay quiesced on timeout: the caller may retry the pause or disable. */
-	unquiesce(ch, false);
+	vmb_channel_unclaim(ch, false);
 	return rc;
 }
 
@@ -494,10 +509,11 @@ close_channel(struct vmb_channel *ch)
 {
 	bool was_running = atomic_load(&ch->active) != 0;
 
-	quiesce(ch);
+	vmb_channel_claim(ch);
 	if (was_running && ch->cfg.cb.suspend)
 		ch->cfg.cb.suspend(ch);
-	drain_outstanding(ch, -1);
+	if (!ch->frozen)
+		drain_outstanding(ch, -1);
 	vmb_rx_drop_pending(ch);
 	vmb_tx_cancel_all(ch, -ECANCELED);
 	if (ch->cfg.cb.closed)
@@ -511,6 +527,7 @@ vmb_channel_link_close(struct vmb_channel *ch)
 {
 	if (!vmb_channel_valid(ch) || atomic_load(&ch->state) != VMB_CHANNEL_OPENED)
 		return;
+	vmb_channel_save_end(ch); /* a save in progress holds the rings: end it */
 	close_channel(ch);
 	atomic_store(&ch->state, ch->is_server ? VMB_CHANNEL_CLOSED : VMB_CHANNEL_DISABLED);
 }
@@ -525,11 +542,12 @@ vmb_channel_disable(struct vmb_channel *ch)
 	st = atomic_load(&ch->state);
 	if (st == VMB_CHANNEL_DISABLED)
 		return -EPERM;
+	vmb_channel_save_end(ch); /* a save in progress holds the rings: end it */
 	if (st == VMB_CHANNEL_OPENED) {
 		close_channel(ch);
 	} else {
 		/* Never opened (or closed by the peer): packets queued meanwhile are cancelled. */
-		quiesce(ch);
+		vmb_channel_claim(ch);
 		vmb_tx_cancel_all(ch, -ECANCELED);
 		atomic_store_explicit(&ch->holder, NULL, memory_order_release);
 	}
@@ -573,6 +591,10 @@ vmb_channel_link_open(struct vmb_channel *ch, const struct vmb_channel_link *lin
 	ch->limits.max_pfns = ch->cfg.max_ext_data / VMB_PAGE_SIZE + ch->cfg.max_ext_chain;
 	ch->limits.guest_pages = link->guest_mem ? link->guest_mem->page_count : 0;
 	vmb_rx_reset(ch);
+	if (vmb_rx_apply_restore(ch) != 0) {
+		detach(ch);
+		return -EIO;
+	}
 	ch->linked = true;
 	atomic_store(&ch->state, VMB_CHANNEL_OPENED);
 

@@ -155,8 +155,25 @@ struct vmb_channel {
 	int waker_fd;
 	const uint32_t *waker_sleeping;
 
+	/* save / restore (vmb_save.c) */
+	struct vmb_save_ctx *save;
+	struct vmb_restore_ctx *restore;
+	bool frozen;                   /**< saved: no ring writes until started again */
+	bool in_restore_cb;            /**< vmb_packet_restore() allowed */
+	uint32_t restored_in_cb;       /**< packets restored by the current callback */
+	struct vmb_rx_restore *rx_restore; /**< incoming state to apply at the next open */
+
 	struct vmb_channel_stats stats;
 	uint32_t pass_signals;         /**< signals owed at the end of the current hold */
+};
+
+/** Incoming-side state carried by a save stream, applied when the channel is opened. */
+struct vmb_rx_restore {
+	uint32_t cursor;      /**< ring offset up to which packets were consumed */
+	uint32_t count;       /**< completions owed to the peer */
+	uint64_t *xid;
+	uint32_t *len;
+	uint8_t **data;
 };
 
 /* ---- helpers shared by the channel files ---- */
@@ -204,6 +221,10 @@ void *vmb_thread_marker(void);
  *         (nested, do not release); 0: not running or held by another thread.
  */
 int vmb_channel_enter(struct vmb_channel *ch);
+/** Control thread: stop passes and take the rings (returns once no pass runs). */
+void vmb_channel_claim(struct vmb_channel *ch);
+/** Control thread: commit, release the rings, and let passes run again if @p run. */
+void vmb_channel_unclaim(struct vmb_channel *ch, bool run);
 /** Commit indices, send owed signals and release the holder. */
 void vmb_channel_leave(struct vmb_channel *ch);
 /** Commit both rings and signal the peer if the commits say so (holder only). */
@@ -246,6 +267,11 @@ int vmb_rx_process(struct vmb_channel *ch, uint32_t budget);
 void vmb_rx_release(struct vmb_channel *ch);
 /** Deliver deferred tokens again, oldest first (holder). @return tokens delivered. */
 uint32_t vmb_rx_redeliver(struct vmb_channel *ch);
+/** Apply restored incoming state after the rings are attached (link open).
+ *  @return 0, or -EIO when the ring does not match the saved position. */
+int vmb_rx_apply_restore(struct vmb_channel *ch);
+/** Free restored incoming state not applied. */
+void vmb_rx_restore_free(struct vmb_rx_restore *r);
 /** Drop pending completion packets (link closed: nobody reads them). */
 void vmb_rx_drop_pending(struct vmb_channel *ch);
 

@@ -101,6 +101,59 @@ vmb_rx_reset(struct vmb_channel *ch)
 	atomic_store(&ch->outstanding, 0);
 }
 
+/* ---- restored state ---- */
+
+void
+vmb_rx_restore_free(struct vmb_rx_restore *r)
+{
+	uint32_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->count; i++)
+		free(r->data[i]);
+	free(r->xid);
+	free(r->len);
+	free(r->data);
+	free(r);
+}
+
+static void pending_append(struct vmb_channel *ch, struct vmb_rx *t);
+
+int
+vmb_rx_apply_restore(struct vmb_channel *ch)
+{
+	struct vmb_rx_restore *r = ch->rx_restore;
+	uint32_t size = ch->in.m.size, i;
+
+	if (r == NULL)
+		return 0;
+	/* The saved consumption point must lie in the data the writer has published since our
+	 * read_index: anything else means these are not the rings that were saved. */
+	if (r->cursor >= size || (r->cursor & (VMB_RING_ALIGN - 1)) ||
+	    vmb_ring__dist(ch->in.committed, r->cursor, size) >
+		    vmb_ring__dist(ch->in.committed, ch->in.peer_write, size) ||
+	    r->count > ch->rx_cap)
+		return -EIO;
+	ch->in.cursor = r->cursor;
+	for (i = 0; i < r->count; i++) {
+		struct vmb_rx *t = token_at(ch, ch->rx_head++);
+		memset(&t->pkt, 0, sizeof(t->pkt));
+		t->pkt.type = VMB_PKT_INBAND;
+		t->pkt.flags = VMB_PKT_FLAG_RC;
+		t->pkt.xid = r->xid[i];
+		t->comp_len = r->len[i];
+		if (r->len[i])
+			memcpy(t->comp_buf, r->data[i], r->len[i]);
+		t->end = r->cursor;
+		atomic_store(&t->state, VMB_RX_COMPLETED);
+		pending_append(ch, t);
+	}
+	vmb_rx_restore_free(r);
+	ch->rx_restore = NULL;
+	return 0;
+}
+
 /* ---- completions ---- */
 
 static void
@@ -159,7 +212,7 @@ vmb_rx_release(struct vmb_channel *ch)
 {
 	uint32_t idx, commit_to = VMB_NONE;
 
-	if (ch->rx == NULL)
+	if (ch->rx == NULL || ch->frozen)
 		return;
 	flush_pending(ch);
 	while (vmb_mpsc_pop(&ch->rx_done_q, &idx))

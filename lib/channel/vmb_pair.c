@@ -23,6 +23,8 @@ struct vmb_pair {
 	uint32_t g2h_pages, h2g_pages;
 	/* each end maps the rings on its own, as two processes would */
 	struct vmb_mapping srv_in, srv_out, cli_in, cli_out;
+	struct vmb_mapping retired_in, retired_out; /* a replaced server's views, kept until the
+						     * next teardown: it may still look at them */
 	int host_fd, guest_fd; /* host waits on host_fd; guest waits on guest_fd */
 };
 
@@ -33,6 +35,8 @@ teardown(struct vmb_pair *p)
 	vmb_mapping_unmap(&p->srv_out);
 	vmb_mapping_unmap(&p->cli_in);
 	vmb_mapping_unmap(&p->cli_out);
+	vmb_mapping_unmap(&p->retired_in);
+	vmb_mapping_unmap(&p->retired_out);
 	if (p->gpadl_id)
 		vmb_gpadl_remove(&p->gpadls, p->gpadl_id);
 	p->gpadl_id = 0;
@@ -76,11 +80,29 @@ donate_rings(struct vmb_pair *p)
 	return 0;
 }
 
+/* The host side maps the rings on its own and is opened. */
+static int
+open_server(struct vmb_pair *p)
+{
+	const struct vmb_gpadl *g = vmb_gpadl_find(&p->gpadls, p->gpadl_id);
+	struct vmb_channel_link srv = {0};
+	int rc;
+
+	if ((rc = vmb_ring_map(p->mem, g, 0, p->g2h_pages, &srv.incoming, &p->srv_in)) ||
+	    (rc = vmb_ring_map(p->mem, g, p->g2h_pages, p->h2g_pages, &srv.outgoing, &p->srv_out)))
+		return rc;
+	srv.guest_mem = p->mem;
+	srv.signal_fd = p->guest_fd;
+	srv.wait_fd = p->host_fd;
+	srv.interrupt_mode = p->interrupt_mode;
+	return vmb_channel_link_open(p->server, &srv);
+}
+
 static int
 open_both(struct vmb_pair *p)
 {
 	const struct vmb_gpadl *g;
-	struct vmb_channel_link srv = {0}, cli = {0};
+	struct vmb_channel_link cli = {0};
 	int rc;
 
 	p->host_fd = p->guest_fd = -1;
@@ -88,9 +110,7 @@ open_both(struct vmb_pair *p)
 	if (rc)
 		goto fail;
 	g = vmb_gpadl_find(&p->gpadls, p->gpadl_id);
-	if ((rc = vmb_ring_map(p->mem, g, 0, p->g2h_pages, &srv.incoming, &p->srv_in)) ||
-	    (rc = vmb_ring_map(p->mem, g, p->g2h_pages, p->h2g_pages, &srv.outgoing, &p->srv_out)) ||
-	    (rc = vmb_ring_map(p->mem, g, p->g2h_pages, p->h2g_pages, &cli.incoming, &p->cli_in)) ||
+	if ((rc = vmb_ring_map(p->mem, g, p->g2h_pages, p->h2g_pages, &cli.incoming, &p->cli_in)) ||
 	    (rc = vmb_ring_map(p->mem, g, 0, p->g2h_pages, &cli.outgoing, &p->cli_out)))
 		goto fail;
 	if (p->interrupt_mode) {
@@ -101,16 +121,12 @@ open_both(struct vmb_pair *p)
 			goto fail;
 		}
 	}
-	srv.guest_mem = p->mem;
-	srv.signal_fd = p->guest_fd;
-	srv.wait_fd = p->host_fd;
-	srv.interrupt_mode = p->interrupt_mode;
 	cli.guest_mem = p->mem;
 	cli.signal_fd = p->host_fd;
 	cli.wait_fd = p->guest_fd;
 	cli.interrupt_mode = p->interrupt_mode;
 	p->open = true;
-	rc = vmb_channel_link_open(p->server, &srv);
+	rc = open_server(p);
 	if (rc)
 		goto fail;
 	rc = vmb_channel_link_open(p->client, &cli);
@@ -130,9 +146,9 @@ pair_enable(void *ctx, struct vmb_channel *ch)
 	struct vmb_pair *p = ctx;
 	int s = vmb_channel_state(p->server), c = vmb_channel_state(p->client);
 
-	(void)ch;
+	/* A successor host end (vmb_pair_replace_server) takes over the open rings. */
 	if (p->open)
-		return 0;
+		return ch == p->server && s == VMB_CHANNEL_ENABLED ? open_server(p) : 0;
 	/* Open once the host offers (server enabled) and the guest asks (client enabled). */
 	if ((s == VMB_CHANNEL_ENABLED || s == VMB_CHANNEL_CLOSED) && c == VMB_CHANNEL_ENABLED)
 		return open_both(p);
@@ -192,6 +208,30 @@ vmb_pair_attach(struct vmb_pair *p, struct vmb_channel *server, struct vmb_chann
 		return rc;
 	p->server = server;
 	p->client = client;
+	return 0;
+}
+
+int
+vmb_pair_replace_server(struct vmb_pair *p, struct vmb_channel *old_server,
+			struct vmb_channel *new_server)
+{
+	int rc;
+
+	if (p == NULL || old_server == NULL || old_server != p->server ||
+	    !vmb_channel_is_server(new_server) || new_server == old_server)
+		return -EINVAL;
+	rc = vmb_channel_set_transport(new_server, &pair_ops, p);
+	if (rc)
+		return rc;
+	/* The old end leaves without the guest noticing: no close, no rescind. */
+	vmb_channel_detach_transport(old_server);
+	vmb_mapping_unmap(&p->retired_in);
+	vmb_mapping_unmap(&p->retired_out);
+	p->retired_in = p->srv_in;
+	p->retired_out = p->srv_out;
+	memset(&p->srv_in, 0, sizeof(p->srv_in));
+	memset(&p->srv_out, 0, sizeof(p->srv_out));
+	p->server = new_server;
 	return 0;
 }
 

@@ -62,8 +62,12 @@ vmb_ring_writer_attach(struct vmb_ring_writer *w, const struct vmb_ring_mem *m)
 	w->cursor = w->committed = wi;
 	w->peer_read = ri;
 	w->pending = vmb_ring__peek(&m->ctl->pending_send);
-	__atomic_fetch_or((volatile uint32_t *)&m->ctl->feature_bits.value,
-			  VMB_RING_FEAT_PENDING_SEND_SZ, __ATOMIC_RELEASE);
+	{
+		/* feature_bits sits at offset 64 of a page-aligned control page: 4-byte aligned,
+		 * which the packed struct hides from the compiler. */
+		uint32_t *feat = __builtin_assume_aligned((void *)&m->ctl->feature_bits.value, 4);
+		__atomic_fetch_or(feat, VMB_RING_FEAT_PENDING_SEND_SZ, __ATOMIC_RELEASE);
+	}
 	return VMB_RING_OK;
 }
 

@@ -39,6 +39,17 @@ int vmb_pair_create(struct vmb_guest_mem *mem, bool interrupt_mode, struct vmb_p
  *  bound), or the channel's error. */
 int vmb_pair_attach(struct vmb_pair *p, struct vmb_channel *server, struct vmb_channel *client);
 
+/**
+ * Servicing: hand the host side to @p new_server (freshly allocated, configured, typically
+ * restored from @p old_server's save stream, not yet enabled). The old end is detached from the
+ * pair without the guest noticing (disable and clean it up afterwards: after a complete save it
+ * no longer touches the rings). When the new end is enabled it maps the same rings and resumes
+ * at the indices found in guest memory.
+ * @return 0, -EINVAL, or the channel's error (-EPERM if @p new_server is not Disabled).
+ */
+int vmb_pair_replace_server(struct vmb_pair *p, struct vmb_channel *old_server,
+			    struct vmb_channel *new_server);
+
 /** True while the rings are mapped (both ends opened). */
 bool vmb_pair_is_open(const struct vmb_pair *p);
 

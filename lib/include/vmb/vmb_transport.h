@@ -44,6 +44,10 @@ struct vmb_transport_ops {
 /** Bind a transport (Disabled channel only). @return 0, -EBADF, -EPERM. */
 int vmb_channel_set_transport(struct vmb_channel *ch, const struct vmb_transport_ops *ops, void *ctx);
 
+/** Unbind the transport without telling it anything (a successor takes over the rings).
+ *  Any state. */
+void vmb_channel_detach_transport(struct vmb_channel *ch);
+
 /**
  * The transport opened the channel: attach the rings (indices are read from shared memory, not
  * reset), run on_opened; if it fails the open is rolled back and its status returned; then, if
