@@ -144,7 +144,12 @@ static int
 pair_enable(void *ctx, struct vmb_channel *ch)
 {
 	struct vmb_pair *p = ctx;
-	int s = vmb_channel_state(p->server), c = vmb_channel_state(p->client);
+	int s, c;
+
+	if (p->server == NULL)
+		return -ENOTCONN; /* the host side was handed to another process */
+	s = vmb_channel_state(p->server);
+	c = vmb_channel_state(p->client);
 
 	/* A successor host end (vmb_pair_replace_server) takes over the open rings. */
 	if (p->open)
@@ -218,11 +223,13 @@ vmb_pair_replace_server(struct vmb_pair *p, struct vmb_channel *old_server,
 	int rc;
 
 	if (p == NULL || old_server == NULL || old_server != p->server ||
-	    !vmb_channel_is_server(new_server) || new_server == old_server)
+	    (new_server != NULL && !vmb_channel_is_server(new_server)) || new_server == old_server)
 		return -EINVAL;
-	rc = vmb_channel_set_transport(new_server, &pair_ops, p);
-	if (rc)
-		return rc;
+	if (new_server) {
+		rc = vmb_channel_set_transport(new_server, &pair_ops, p);
+		if (rc)
+			return rc;
+	}
 	/* The old end leaves without the guest noticing: no close, no rescind. */
 	vmb_channel_detach_transport(old_server);
 	vmb_mapping_unmap(&p->retired_in);
@@ -250,6 +257,23 @@ vmb_pair_ring_offsets(const struct vmb_pair *p, uint64_t *g2h, uint64_t *h2g)
 		*g2h = p->first_pfn << VMB_PAGE_SHIFT;
 	if (h2g)
 		*h2g = (p->first_pfn + p->g2h_pages) << VMB_PAGE_SHIFT;
+	return 0;
+}
+
+int
+vmb_pair_ring_layout(const struct vmb_pair *p, uint64_t *g2h_pfn, uint32_t *g2h_pages,
+		     uint64_t *h2g_pfn, uint32_t *h2g_pages)
+{
+	if (p == NULL || !p->open)
+		return -ENOTCONN;
+	if (g2h_pfn)
+		*g2h_pfn = p->first_pfn;
+	if (g2h_pages)
+		*g2h_pages = p->g2h_pages;
+	if (h2g_pfn)
+		*h2g_pfn = p->first_pfn + p->g2h_pages;
+	if (h2g_pages)
+		*h2g_pages = p->h2g_pages;
 	return 0;
 }
 

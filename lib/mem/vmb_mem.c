@@ -108,10 +108,12 @@ vmb_mem_destroy(struct vmb_guest_mem *m)
 {
 	if (m == NULL)
 		return;
-	if (m->base)
+	/* Only a region that was set up owns its fd: a zeroed struct has fd 0, not ours. */
+	if (m->base) {
 		munmap(m->base, m->size);
-	if (m->fd >= 0)
-		close(m->fd);
+		if (m->fd >= 0)
+			close(m->fd);
+	}
 	free(m->alloc_map);
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
@@ -155,7 +157,10 @@ vmb_mem_alloc_pages(struct vmb_guest_mem *m, uint64_t npages, uint64_t *first_pf
 				uint64_t i;
 				for (i = start; i < start + npages; i++)
 					page_set(m, i, true);
-				m->alloc_hint = start + npages;
+				/* The hint stays the lowest page that may be free: only
+				 * advance it past a run that started there (first fit). */
+				if (start == m->alloc_hint)
+					m->alloc_hint = start + npages;
 				*first_pfn = start;
 				return 0;
 			}

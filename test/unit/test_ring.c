@@ -721,6 +721,38 @@ test_batch_commit_revert(void **state)
 	tu_ring_fini(&r);
 }
 
+/* Attaching picks up the shared indices (how a restored channel resumes): a new reader continues
+ * at read_index, a new writer at write_index; uncommitted work of the old ones is gone. */
+static void
+test_reattach_resumes(void **state)
+{
+	struct tu_ring r;
+	struct vmb_ring_writer w, w2;
+	struct vmb_ring_reader rd, rd2;
+	struct vmb_ring_pkt p;
+	uint64_t i;
+
+	(void)state;
+	tu_ring_init(&r, TU_RING_PLAIN, D4K);
+	tu_ring_set_indices(&r, D4K - 128, D4K - 128);
+	tu_attach(&r, &w, &rd);
+	put_batch(&w, 4, 64, 1);               /* xids 1..4, wrapping */
+	assert_int_equal(put_inband(&w, 99, 40), VMB_RING_OK); /* reserved, never committed */
+	take(&rd, 1, true);                    /* 1 consumed */
+	take(&rd, 1, false);                   /* 2 read, not committed */
+
+	tu_attach(&r, &w2, &rd2);
+	assert_int_equal(w2.cursor, (D4K - 128 + 4 * 64) % D4K);
+	assert_int_equal(vmb_ring_writer_free(&w2), D4K - 3 * 64);
+	put_batch(&w2, 1, 64, 5);              /* xid 5 where the uncommitted 99 was */
+	for (i = 2; i <= 5; i++) {
+		assert_int_equal(vmb_ring_read(&rd2, &p), VMB_RING_OK);
+		assert_int_equal(p.desc.xactid, i);
+	}
+	assert_int_equal(vmb_ring_read(&rd2, &p), VMB_RING_EMPTY);
+	tu_ring_fini(&r);
+}
+
 /* Gather writes: iovecs assembled and zero padded. */
 static void
 test_writev(void **state)
@@ -881,6 +913,9 @@ test_hostile_write_index_backwards(void **state)
 			tu_attach(&r, &w, &rd);
 			put_batch(&w, 3, 64, 1);
 			take(&rd, 3, false);
+			/* a valid-looking packet where the reader would look next: only the
+			 * index check can refuse it */
+			tu_put_desc(&r, 192, VMB_PKT_INBAND, 2, 2, 0, 1);
 			r.m.ctl->windex = back[i];
 			TU_EQ("backwards from uncommitted", vmb_ring_read(&rd, &p), VMB_RING_CORRUPT);
 			tu_ring_fini(&r);
@@ -893,6 +928,7 @@ test_hostile_write_index_backwards(void **state)
 		put_batch(&w, 3, 64, 1);
 		take(&rd, 1, true);
 		take(&rd, 2, false);
+		tu_put_desc(&r, 192, VMB_PKT_INBAND, 2, 2, 0, 1);
 		r.m.ctl->windex = v;
 		TU_EQ("backwards inside unread", vmb_ring_read(&rd, &p), VMB_RING_CORRUPT);
 		tu_ring_fini(&r);
@@ -1191,6 +1227,7 @@ main(void)
 		cmocka_unit_test(test_wrap_every_offset_split_copy),
 		cmocka_unit_test(test_stream_many_laps),
 		cmocka_unit_test(test_batch_commit_revert),
+		cmocka_unit_test(test_reattach_resumes),
 		cmocka_unit_test(test_writev),
 		cmocka_unit_test(test_attach_invalid),
 		cmocka_unit_test(test_hostile_reader),

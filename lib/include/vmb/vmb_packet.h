@@ -151,7 +151,8 @@ vmb_pkt_write_simple_v(struct vmb_ring_writer *w, uint16_t type, uint16_t flags,
 
 	for (i = 0; i < n; i++)
 		plen += payload[i].iov_len;
-	if (plen > 0xFFFF * 8u)
+	/* len8 is 16 bits: descriptor + padded payload must stay <= 0xFFFF * 8 bytes */
+	if (plen > 0xFFFF * 8u - sizeof(struct vmbus_chanpkt_hdr))
 		return VMB_RING_TOO_LARGE;
 	pkt_len = vmb_pkt_inband_len((uint32_t)plen);
 	st = vmb_ring_reserve(w, pkt_len, &s);

@@ -44,7 +44,8 @@ int vmb_pair_attach(struct vmb_pair *p, struct vmb_channel *server, struct vmb_c
  * restored from @p old_server's save stream, not yet enabled). The old end is detached from the
  * pair without the guest noticing (disable and clean it up afterwards: after a complete save it
  * no longer touches the rings). When the new end is enabled it maps the same rings and resumes
- * at the indices found in guest memory.
+ * at the indices found in guest memory. @p new_server NULL: the host side leaves the pair
+ * (another process takes the rings over, see vmb_pair_ring_layout()); the guest stays open.
  * @return 0, -EINVAL, or the channel's error (-EPERM if @p new_server is not Disabled).
  */
 int vmb_pair_replace_server(struct vmb_pair *p, struct vmb_channel *old_server,
@@ -56,6 +57,12 @@ bool vmb_pair_is_open(const struct vmb_pair *p);
 /** Ring offsets in guest memory, for tools: byte offset of the guest->host and host->guest
  *  control pages. @return 0 or -ENOTCONN. */
 int vmb_pair_ring_offsets(const struct vmb_pair *p, uint64_t *g2h, uint64_t *h2g);
+
+/** Where the rings lie in guest memory, for a host in another process: first page of the
+ *  guest->host ring and its page count (control page included), same for host->guest.
+ *  @return 0 or -ENOTCONN. */
+int vmb_pair_ring_layout(const struct vmb_pair *p, uint64_t *g2h_pfn, uint32_t *g2h_pages,
+			 uint64_t *h2g_pfn, uint32_t *h2g_pages);
 
 /** Destroy: both ends must be Disabled (or never enabled). @return 0 or -EBUSY. */
 int vmb_pair_destroy(struct vmb_pair *p);

@@ -269,6 +269,8 @@ vmb_ring_span_copy(const struct vmb_ring_span *s, uint32_t off, const void *src,
 {
 	const uint8_t *from = (const uint8_t *)src;
 
+	if (len == 0)
+		return;
 	if (off < s->len[0]) {
 		uint32_t n = s->len[0] - off < len ? s->len[0] - off : len;
 		memcpy(s->p[0] + off, from, n);
