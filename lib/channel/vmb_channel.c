@@ -155,10 +155,7 @@ vmb_channel_cleanup(struct vmb_channel *ch)
 		struct vmb_packet *p = atomic_load(&ch->tx_slots[i]);
 		if (p) {
 			p->magic = VMB_DEAD_MAGIC;
-			free(p->buf);
-			free(p->ext);
-			free(p->ext_pfns);
-			free(p);
+			free(p); /* one allocation: see vmb_packet_alloc() */
 		}
 	}
 	vmb_channel_save_end(ch);

@@ -50,7 +50,7 @@ struct vmb_packet {
 	uint32_t len;                  /**< inline bytes in buf (valid when copied) */
 	bool copied;                   /**< buf holds the message (queued / handed over) */
 	bool restored;                 /**< re-created by the restore path */
-	uint8_t *buf;                  /**< max_packet_size bytes */
+	uint8_t *buf;                  /**< max_packet_size bytes (same allocation as the object) */
 	uint32_t ext_count;            /**< external ranges */
 	uint32_t ext_pfn_count;
 	struct vmb_gpa_range_out *ext; /**< max_ext_chain entries; pfns point into ext_pfns */
@@ -146,6 +146,8 @@ struct vmb_channel {
 	uint32_t *tx_gen;
 	uint32_t tx_cap;
 	_Atomic uint32_t tx_allocated;
+	_Atomic uint32_t tx_hint;      /**< where the next free-slot search starts */
+	_Atomic uint32_t tx_high;      /**< slots at or above this were never used */
 	_Atomic uint32_t tx_pending;   /**< HANDOFF + QUEUED + INFLIGHT */
 	struct vmb_mpsc tx_handoff_q;  /**< slots sent by other threads */
 	struct vmb_packet *txq_head, *txq_tail; /**< FIFO waiting for ring space (owner) */

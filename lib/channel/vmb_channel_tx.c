@@ -49,9 +49,6 @@ static void
 packet_destroy(struct vmb_packet *p)
 {
 	p->magic = VMB_DEAD_MAGIC;
-	free(p->buf);
-	free(p->ext);
-	free(p->ext_pfns);
 	free(p);
 }
 
@@ -60,32 +57,48 @@ vmb_packet_alloc(struct vmb_channel *ch)
 {
 	struct vmb_packet *p;
 	uint32_t i, pfn_cap;
+	size_t ext_off, pfn_off, buf_off, total;
 
 	if (!vmb_channel_valid(ch) || vmb_tx_init(ch) != 0)
 		return NULL;
-	p = calloc(1, sizeof(*p));
+	/* One allocation per packet object: the object, its range table, its page numbers and its
+	 * inline copy of the message, in that order (fewer allocator calls and page faults when a
+	 * restore re-creates thousands of them). */
+	pfn_cap = ch->cfg.max_ext_data / VMB_PAGE_SIZE + ch->cfg.max_ext_chain;
+	ext_off = (sizeof(*p) + 15) & ~(size_t)15;
+	pfn_off = ext_off + sizeof(*p->ext) * ch->cfg.max_ext_chain;
+	buf_off = pfn_off + sizeof(*p->ext_pfns) * pfn_cap;
+	total = buf_off + ch->cfg.max_packet;
+	p = malloc(total);
 	if (p == NULL)
 		return NULL;
-	pfn_cap = ch->cfg.max_ext_data / VMB_PAGE_SIZE + ch->cfg.max_ext_chain;
-	p->buf = malloc(ch->cfg.max_packet);
-	p->ext = calloc(ch->cfg.max_ext_chain, sizeof(*p->ext));
-	p->ext_pfns = calloc(pfn_cap, sizeof(*p->ext_pfns));
-	if (p->buf == NULL || p->ext == NULL || p->ext_pfns == NULL) {
-		packet_destroy(p);
-		return NULL;
-	}
+	memset(p, 0, buf_off); /* the message area is written before it is read */
+	p->ext = (struct vmb_gpa_range_out *)((uint8_t *)p + ext_off);
+	p->ext_pfns = (uint64_t *)((uint8_t *)p + pfn_off);
+	p->buf = (uint8_t *)p + buf_off;
 	p->magic = VMB_PACKET_MAGIC;
 	p->ch = ch;
 	atomic_init(&p->state, VMB_TX_IDLE);
 	/* Lock-free slot claim: packets are allocated and freed from any thread (the default
-	 * completion routine frees on the poll thread). */
-	for (i = 0; i < ch->tx_cap; i++) {
-		struct vmb_packet *expected = NULL;
-		if (atomic_load_explicit(&ch->tx_slots[i], memory_order_relaxed) == NULL &&
-		    atomic_compare_exchange_strong(&ch->tx_slots[i], &expected, p)) {
-			p->slot = i;
-			atomic_fetch_add(&ch->tx_allocated, 1);
-			return p;
+	 * completion routine frees on the poll thread). The search starts at a hint (the slot
+	 * after the last one claimed, or the last one freed), so a run of allocations is O(1)
+	 * each instead of a scan from 0. */
+	{
+		uint32_t start = atomic_load_explicit(&ch->tx_hint, memory_order_relaxed);
+		for (i = 0; i < ch->tx_cap; i++) {
+			uint32_t s = (start + i) % ch->tx_cap;
+			struct vmb_packet *expected = NULL;
+			if (atomic_load_explicit(&ch->tx_slots[s], memory_order_relaxed) == NULL &&
+			    atomic_compare_exchange_strong(&ch->tx_slots[s], &expected, p)) {
+				uint32_t high = atomic_load(&ch->tx_high);
+				p->slot = s;
+				atomic_store_explicit(&ch->tx_hint, s + 1, memory_order_relaxed);
+				while (s >= high &&
+				       !atomic_compare_exchange_weak(&ch->tx_high, &high, s + 1))
+					;
+				atomic_fetch_add(&ch->tx_allocated, 1);
+				return p;
+			}
 		}
 	}
 	packet_destroy(p);
@@ -103,6 +116,7 @@ vmb_packet_free(struct vmb_packet *p)
 		return -EBUSY;
 	ch = p->ch;
 	atomic_store(&ch->tx_slots[p->slot], NULL);
+	atomic_store_explicit(&ch->tx_hint, p->slot, memory_order_relaxed);
 	atomic_fetch_sub(&ch->tx_allocated, 1);
 	packet_destroy(p);
 	return 0;
@@ -274,7 +288,7 @@ vmb_tx_cancel_all(struct vmb_channel *ch, int status)
 		vmb_tx_retire(p, status, NULL, 0);
 	}
 	ch->txq_tail = NULL;
-	for (i = 0; ch->tx_slots && i < ch->tx_cap; i++) {
+	for (i = 0; ch->tx_slots && i < atomic_load(&ch->tx_high); i++) {
 		struct vmb_packet *p = atomic_load(&ch->tx_slots[i]);
 		if (p && atomic_load(&p->state) == VMB_TX_INFLIGHT)
 			vmb_tx_retire(p, status, NULL, 0);

@@ -104,7 +104,10 @@ vmb_channel_save_begin(struct vmb_channel *ch)
 	vmb_tx_flush(ch); /* hand-overs join the FIFO (nothing is written: not running) */
 	vmb_channel_commit(ch); /* completions that fit go out now */
 
-	n += ch->txq_len + ch->tx_cap + ch->rx_cap;
+	/* Every pending packet is queued or in flight once the hand-overs joined the FIFO. */
+	n += atomic_load(&ch->tx_pending);
+	for (idx = ch->comp_head; idx != VMB_NONE; idx = ch->rx[idx].next_comp)
+		n++;
 	ctx->items = calloc(n, sizeof(*ctx->items));
 	if (ctx->items == NULL) {
 		free(ctx);
@@ -117,7 +120,7 @@ vmb_channel_save_begin(struct vmb_channel *ch)
 		ctx->items[ctx->n++].pkt = p;
 		ctx->packets++;
 	}
-	for (i = 0; i < ch->tx_cap; i++) {
+	for (i = 0; i < atomic_load(&ch->tx_high) && ctx->n + 1 < n; i++) {
 		p = atomic_load(&ch->tx_slots[i]);
 		if (p && atomic_load(&p->state) == VMB_TX_INFLIGHT) {
 			ctx->items[ctx->n].kind = ITEM_PACKET;
@@ -771,9 +774,13 @@ vmb_packet_restore(struct vmb_packet *p, const void *lib, size_t size)
 	if (slot != p->slot) {
 		/* The transaction keeps its id: move the packet object into the saved slot. */
 		struct vmb_packet *expected = NULL;
+		uint32_t high = atomic_load(&ch->tx_high);
 		if (!atomic_compare_exchange_strong(&ch->tx_slots[slot], &expected, p))
 			return -EEXIST;
 		atomic_store(&ch->tx_slots[p->slot], NULL);
+		atomic_store(&ch->tx_hint, p->slot);
+		while (slot >= high && !atomic_compare_exchange_weak(&ch->tx_high, &high, slot + 1))
+			;
 		p->slot = slot;
 	}
 	p->gen = (uint32_t)(l.xid >> 32);
