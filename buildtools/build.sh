@@ -3,8 +3,9 @@
 #
 # Configure and build vmbchan in one build directory.
 #
-# Usage: buildtools/build.sh [--sanitize] [--fuzz] [--setup] <build-dir> [-- <meson options>]
+# Usage: buildtools/build.sh [--sanitize|--tsan] [--fuzz] [--setup] <build-dir> [-- <meson options>]
 #   --sanitize  ASan+UBSan debug build (-Db_sanitize=address,undefined, UB is fatal)
+#   --tsan      ThreadSanitizer debug build (poll loop, pause/start, save/restore under threads)
 #   --fuzz      clang build with -Dfuzzing=true (libFuzzer targets); combine with
 #               --sanitize for fuzzing with ASan+UBSan
 #   --setup     install missing Debian packages first (buildtools/setup.sh); without it
@@ -17,10 +18,11 @@ set -euo pipefail
 
 usage() { sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
-sanitize=0 fuzz=0 setup=0 build='' extra=()
+sanitize=0 tsan=0 fuzz=0 setup=0 build='' extra=()
 while (($#)); do
     case "$1" in
         --sanitize) sanitize=1 ;;
+        --tsan) tsan=1 ;;
         --fuzz) fuzz=1 ;;
         --setup) setup=1 ;;
         -h|--help) usage; exit 0 ;;
@@ -56,6 +58,10 @@ if ((fuzz)); then
     # asserts stay on because a fuzzer finds bugs through them.
     opts+=(-Dfuzzing=true -Db_lundef=false -Db_ndebug=false)
 fi
+if ((tsan)); then
+    # benchmarks and the driver are not what this build is for
+    opts+=(-Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug -Dbenchmarks=false)
+fi
 if ((sanitize)); then
     # b_lundef=false: sanitized shared objects (the driver) leave runtime symbols to
     # the executable. -fno-sanitize-recover: a UBSan report fails the test even when
@@ -75,7 +81,7 @@ opts=("${final[@]}")
 
 # The compiler of a meson build dir cannot be changed by reconfiguring, so a build dir
 # made for another mode (or compiler) is wiped, keeping the fetched SDK.
-mode="cc=${CC:-default} cxx=${CXX:-default} sanitize=$sanitize fuzz=$fuzz"
+mode="cc=${CC:-default} cxx=${CXX:-default} sanitize=$sanitize tsan=$tsan fuzz=$fuzz"
 stamp="$BUILD/.vmbchan-build-mode"
 if [[ -d "$BUILD/meson-private" ]]; then
     old=$(cat "$stamp" 2>/dev/null || echo unknown)

@@ -5,7 +5,8 @@
 #
 #   1. build/      normal (release) build            -> meson test
 #   2. build-san/  ASan+UBSan debug build (gcc)     -> meson test
-#   3. buildtools/fuzz.sh, when it exists and clang + -Dfuzzing are available
+#   3. build-tsan/ ThreadSanitizer debug build      -> meson test --suite unit
+#   4. buildtools/fuzz.sh, when it exists and clang + -Dfuzzing are available
 #
 # The last line printed is exactly "N passed, N failed" (", N skipped" is added when
 # tests were skipped), aggregated from meson's testlog.json of both builds. A build
@@ -58,7 +59,14 @@ build_opts=(--sanitize)
 run_suite build-san --timeout-multiplier 3
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-# 3. Short fuzzing run, only where it can work.
+# 3. ThreadSanitizer build of the unit suite (the poll loop with real threads, pause/start
+# barriers, hand-overs, save/restore under traffic).
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+build_opts=(--tsan)
+run_suite build-tsan --suite unit --timeout-multiplier 5
+unset TSAN_OPTIONS
+
+# 4. Short fuzzing run, only where it can work.
 if [[ -x buildtools/fuzz.sh ]]; then
     if command -v clang >/dev/null && grep -q "option('fuzzing'" meson_options.txt; then
         step "buildtools/fuzz.sh"

@@ -135,7 +135,9 @@ vmb_channel_alloc(bool is_server, struct vmb_channel **out)
 	ch->cfg.ring_pages_in = VMB_DEFAULT_RING_PAGES;
 	ch->cfg.ring_pages_out = VMB_DEFAULT_RING_PAGES;
 	ch->link.signal_fd = ch->link.wait_fd = -1;
-	ch->waker_fd = -1;
+	atomic_init(&ch->waker_fd, -1);
+	atomic_init(&ch->waker_sleeping, NULL);
+	atomic_init(&ch->wait_fd_pub, -1);
 	ch->comp_head = ch->comp_tail = VMB_NONE;
 	*out = ch;
 	return 0;
@@ -161,6 +163,9 @@ vmb_channel_cleanup(struct vmb_channel *ch)
 	vmb_channel_save_end(ch);
 	vmb_channel_restore_abort(ch);
 	vmb_rx_restore_free(ch->rx_restore);
+	if (ch->facade_release)
+		ch->facade_release(ch->facade);
+	ch->facade = NULL;
 	vmb_tx_fini(ch);
 	vmb_rx_fini(ch);
 	ch->magic = VMB_DEAD_MAGIC;
@@ -406,6 +411,9 @@ run_started(struct vmb_channel *ch)
 		ch->cfg.cb.started(ch);
 	if (!atomic_load(&ch->poisoned))
 		atomic_store(&ch->active, 1);
+	/* A poller that slept while this channel was paused never armed it: wake it up so it
+	 * looks at what arrived meanwhile. */
+	vmb_channel_kick(ch);
 	if (ch->cfg.cb.post_started)
 		ch->cfg.cb.post_started(ch);
 }
@@ -493,6 +501,7 @@ vmb_channel_pause(struct vmb_channel *ch)
 static void
 detach(struct vmb_channel *ch)
 {
+	atomic_store(&ch->wait_fd_pub, -1);
 	free(ch->bounce);
 	ch->bounce = NULL;
 	ch->linked = false;
@@ -593,6 +602,7 @@ vmb_channel_link_open(struct vmb_channel *ch, const struct vmb_channel_link *lin
 		return -EIO;
 	}
 	ch->linked = true;
+	atomic_store(&ch->wait_fd_pub, link->wait_fd);
 	atomic_store(&ch->state, VMB_CHANNEL_OPENED);
 
 	if (ch->cfg.cb.opened) {
@@ -655,6 +665,24 @@ void *
 vmb_channel_get_context(const struct vmb_channel *ch)
 {
 	return vmb_channel_valid(ch) ? ch->context : NULL;
+}
+
+int
+vmb_channel_set_facade(struct vmb_channel *ch, void *facade, vmb_facade_release_fn release)
+{
+	if (!vmb_channel_valid(ch))
+		return -EBADF;
+	if (ch->facade_release && ch->facade != facade)
+		ch->facade_release(ch->facade);
+	ch->facade = facade;
+	ch->facade_release = release;
+	return 0;
+}
+
+void *
+vmb_channel_get_facade(const struct vmb_channel *ch)
+{
+	return vmb_channel_valid(ch) ? ch->facade : NULL;
 }
 
 const char *
@@ -730,7 +758,8 @@ vmb_channel_max_packet_size(const struct vmb_channel *ch)
 int
 vmb_channel_wait_fd(const struct vmb_channel *ch)
 {
-	return vmb_channel_valid(ch) && ch->linked ? ch->link.wait_fd : -1;
+	/* Read by pollers on their own thread: the published copy, not the link. */
+	return vmb_channel_valid(ch) ? atomic_load(&((struct vmb_channel *)ch)->wait_fd_pub) : -1;
 }
 
 const struct vmb_guest_mem *
@@ -756,16 +785,19 @@ vmb_channel_ring_pages(const struct vmb_channel *ch, uint32_t *incoming, uint32_
 void
 vmb_channel_kick(struct vmb_channel *ch)
 {
+	const uint32_t *sleeping;
 	uint64_t one = 1;
+	int fd;
 
-	if (ch->waker_fd < 0 || ch->waker_sleeping == NULL)
-		return;
 	/* Full fence: the hand-over is visible before we read the poller's flag; pairs with the
 	 * poller setting the flag, fencing, then checking the hand-over queues. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (__atomic_load_n(ch->waker_sleeping, __ATOMIC_RELAXED) &&
-	    write(ch->waker_fd, &one, sizeof(one)) < 0) {
-		/* eventfd counter saturated: the poller is already awake-bound */
+	sleeping = atomic_load_explicit(&ch->waker_sleeping, memory_order_acquire);
+	fd = atomic_load_explicit(&ch->waker_fd, memory_order_relaxed);
+	if (fd < 0 || sleeping == NULL || !__atomic_load_n(sleeping, __ATOMIC_RELAXED))
+		return;
+	if (write(fd, &one, sizeof(one)) < 0) {
+		/* eventfd counter saturated: the poller is bound to wake anyway */
 	}
 }
 
@@ -774,8 +806,8 @@ vmb_channel_set_waker(struct vmb_channel *ch, int fd, const uint32_t *sleeping)
 {
 	if (!vmb_channel_valid(ch))
 		return;
-	ch->waker_sleeping = sleeping;
-	ch->waker_fd = fd;
+	atomic_store(&ch->waker_fd, fd);
+	atomic_store(&ch->waker_sleeping, sleeping);
 }
 
 bool

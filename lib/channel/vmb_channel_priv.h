@@ -61,6 +61,9 @@ struct vmb_packet {
 	int sync_status;
 	void *sync_cbuf;
 	uint32_t sync_cap, sync_len;
+	/* compatibility layer slot (vmb_packet_set_facade) */
+	vmb_facade_fn facade_fn;
+	void *facade_data;
 };
 
 /** Incoming token states. */
@@ -118,6 +121,8 @@ struct vmb_channel {
 	const char *poison_reason;
 	struct vmb_channel_config cfg;
 	void *context;
+	void *facade;                  /**< compatibility layer state (vmb_channel_set_facade) */
+	vmb_facade_release_fn facade_release;
 
 	/* transport */
 	const struct vmb_transport_ops *tops;
@@ -153,9 +158,11 @@ struct vmb_channel {
 	struct vmb_packet *txq_head, *txq_tail; /**< FIFO waiting for ring space (owner) */
 	uint32_t txq_len;
 
-	/* wake-up of a sleeping poller after a hand-over */
-	int waker_fd;
-	const uint32_t *waker_sleeping;
+	/* wake-up of a sleeping poller after a hand-over (set by the poller's control calls,
+	 * read by any thread) */
+	_Atomic int waker_fd;
+	_Atomic(const uint32_t *) waker_sleeping;
+	_Atomic int wait_fd_pub;       /**< link.wait_fd while linked, else -1 (for pollers) */
 
 	/* save / restore (vmb_save.c) */
 	struct vmb_save_ctx *save;

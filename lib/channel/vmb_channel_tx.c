@@ -148,6 +148,28 @@ vmb_packet_set_completion(struct vmb_packet *p, vmb_packet_completion_fn fn)
 		p->completion = fn;
 }
 
+void
+vmb_packet_set_facade(struct vmb_packet *p, vmb_facade_fn fn, void *data)
+{
+	if (!vmb_packet_valid(p))
+		return;
+	p->facade_fn = fn;
+	p->facade_data = data;
+}
+
+vmb_facade_fn
+vmb_packet_get_facade(const struct vmb_packet *p, void **data)
+{
+	if (!vmb_packet_valid(p)) {
+		if (data)
+			*data = NULL;
+		return NULL;
+	}
+	if (data)
+		*data = p->facade_data;
+	return p->facade_fn;
+}
+
 /* ---- retiring ---- */
 
 void

@@ -40,7 +40,8 @@ vmb_mpsc_init(struct vmb_mpsc *q, uint32_t min_capacity)
 	for (i = 0; i < cap; i++)
 		q->cells[i].seq = i;
 	q->mask = cap - 1;
-	q->head = q->tail = 0;
+	q->head = 0;
+	q->tail = 0;
 	return 0;
 }
 
@@ -80,7 +81,7 @@ vmb_mpsc_push(struct vmb_mpsc *q, uint32_t value)
 static inline bool
 vmb_mpsc_pop(struct vmb_mpsc *q, uint32_t *value)
 {
-	uint32_t pos = q->tail;
+	uint32_t pos = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
 	struct vmb_mpsc_cell *c = &q->cells[pos & q->mask];
 	uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
 
@@ -88,7 +89,8 @@ vmb_mpsc_pop(struct vmb_mpsc *q, uint32_t *value)
 		return false;
 	*value = c->value;
 	__atomic_store_n(&c->seq, pos + q->mask + 1, __ATOMIC_RELEASE);
-	q->tail = pos + 1;
+	/* atomic: vmb_mpsc_empty() may look from another thread */
+	__atomic_store_n(&q->tail, pos + 1, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -96,7 +98,7 @@ vmb_mpsc_pop(struct vmb_mpsc *q, uint32_t *value)
 static inline bool
 vmb_mpsc_empty(const struct vmb_mpsc *q)
 {
-	return __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == q->tail;
+	return __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
 }
 
 #endif /* VMB_MPSC_H */

@@ -2,8 +2,10 @@
  * Copyright (c) 2026 vmbchan authors
  *
  * The poll loop (see vmb_poll.h). Channel slots are published with atomic pointers; removal
- * waits for the round counter (odd while a round runs) so the loop provably no longer touches a
- * removed channel.
+ * waits for the phase counter, which is odd whenever the loop touches channels (a round, arming
+ * before a sleep, and the wake-up after it) and even otherwise (between phases, and while
+ * blocked in epoll), so the loop provably no longer touches a removed channel. The epoll
+ * registrations and the per-slot bookkeeping belong to the loop's thread alone.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,7 +26,7 @@ struct vmb_poller {
 	struct vmb_poller_config cfg;
 	_Atomic(struct vmb_channel *) *chans;
 	_Atomic uint32_t nslots;       /* high-water mark of used slots */
-	_Atomic uint32_t seq;          /* odd while a round runs */
+	_Atomic uint32_t seq;          /* odd while the loop touches channels */
 	uint32_t sleeping;             /* read by channels' wakers */
 	int epfd, wake_fd;
 	int *reg_fd;                   /* fd registered in epoll per slot (-1 none) */
@@ -135,8 +137,6 @@ vmb_poller_add(struct vmb_poller *p, struct vmb_channel *ch)
 			return -ENOSPC;
 		free_slot = n;
 	}
-	p->reg_fd[free_slot] = -1;
-	p->signaled[free_slot] = 0;
 	if (p->cfg.interrupt_mode)
 		vmb_channel_set_waker(ch, p->wake_fd, &p->sleeping);
 	atomic_store(&p->chans[free_slot], ch);
@@ -165,9 +165,14 @@ vmb_poller_remove(struct vmb_poller *p, struct vmb_channel *ch)
 		while (atomic_load(&p->seq) == s)
 			sched_yield();
 	vmb_channel_set_waker(ch, -1, NULL);
-	if (p->reg_fd[i] >= 0 && p->epfd >= 0)
-		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->reg_fd[i], NULL);
-	p->reg_fd[i] = -1;
+	/* The loop forgets the slot's registration itself when it next arms; a stopped loop's
+	 * bookkeeping is ours to clean. */
+	if (!p->running) {
+		if (p->reg_fd[i] >= 0 && p->epfd >= 0)
+			epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->reg_fd[i], NULL);
+		p->reg_fd[i] = -1;
+		p->signaled[i] = 0;
+	}
 	return 0;
 }
 
@@ -245,21 +250,30 @@ sleep_once(struct vmb_poller *p)
 	__atomic_store_n(&p->sleeping, 1, __ATOMIC_RELAXED);
 	/* Full fence: pairs with vmb_channel_kick (hand-over, fence, read flag). */
 	atomic_thread_fence(memory_order_seq_cst);
+	atomic_fetch_add(&p->seq, 1); /* arming phase: channels are touched */
 	for (i = 0; i < n; i++) {
 		struct vmb_channel *ch = atomic_load(&p->chans[i]);
-		if (ch == NULL)
+		if (ch == NULL) {
+			if (p->reg_fd[i] >= 0)
+				epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->reg_fd[i], NULL);
+			p->reg_fd[i] = -1;
+			p->signaled[i] = 0;
 			continue;
+		}
 		sync_fds(p, i, ch);
 		if (!vmb_channel_prepare_sleep(ch)) {
 			__atomic_store_n(&p->sleeping, 0, __ATOMIC_RELAXED);
 			end_sleep_all(p, n);
+			atomic_fetch_add(&p->seq, 1);
 			PSTAT_ADD(p, aborted_sleeps, 1);
 			return;
 		}
 	}
+	atomic_fetch_add(&p->seq, 1); /* blocked in epoll: channels are not touched */
 	PSTAT_ADD(p, sleeps, 1);
 	nev = epoll_wait(p->epfd, evs, 64, p->cfg.sleep_timeout_ms);
 	__atomic_store_n(&p->sleeping, 0, __ATOMIC_RELAXED);
+	atomic_fetch_add(&p->seq, 1); /* wake-up phase */
 	if (nev == 0)
 		PSTAT_ADD(p, timeouts, 1);
 	for (k = 0; k < nev; k++) {
@@ -285,6 +299,7 @@ sleep_once(struct vmb_poller *p)
 	p->woke = true;
 	PSTAT_ADD(p, wakeups, 1);
 	end_sleep_all(p, n);
+	atomic_fetch_add(&p->seq, 1);
 }
 
 static void *

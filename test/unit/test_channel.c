@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -624,7 +625,7 @@ test_send_sync(void **state)
 
 struct host_runner {
 	struct fx *f;
-	volatile int stop;
+	_Atomic int stop;
 };
 
 static void *

@@ -191,6 +191,26 @@ int vmb_channel_pause_timeout(struct vmb_channel *ch, int64_t timeout_ns);
  *  @return 0; -EBADF; -EPERM (already Disabled). */
 int vmb_channel_disable(struct vmb_channel *ch);
 
+/* ---- slots for compatibility layers (the KMCL face in lib/kmcl) ---- */
+
+/** Called by vmb_channel_cleanup() with the facade pointer of the channel being freed. */
+typedef void (*vmb_facade_release_fn)(void *facade);
+/** Generic function pointer kept by a compatibility layer; cast it back to its real type before
+ *  calling it (ISO C allows the round trip between function pointer types). */
+typedef void (*vmb_facade_fn)(void);
+
+/**
+ * Attach a compatibility layer's per-channel state. The slot is separate from
+ * vmb_channel_set_context() (the driver's own pointer) and is never interpreted here. Replacing
+ * a facade calls the previous one's release hook; vmb_channel_cleanup() calls the current one.
+ * Control thread.
+ * @param release called once with @p facade when it is replaced or the channel freed (may be NULL)
+ * @return 0; -EBADF.
+ */
+int vmb_channel_set_facade(struct vmb_channel *ch, void *facade, vmb_facade_release_fn release);
+/** The facade pointer (NULL when none or bad handle). Any thread. */
+void *vmb_channel_get_facade(const struct vmb_channel *ch);
+
 /** Current state, or -EBADF. */
 int vmb_channel_state(const struct vmb_channel *ch);
 /** True when the paused flag is set. */
@@ -238,6 +258,15 @@ int vmb_packet_free(struct vmb_packet *pkt);
 void vmb_packet_set_context(struct vmb_packet *pkt, void *ctx);
 void *vmb_packet_get_context(const struct vmb_packet *pkt);
 struct vmb_channel *vmb_packet_channel(const struct vmb_packet *pkt);
+/**
+ * Per-packet slot of a compatibility layer: one function and one pointer, separate from the
+ * packet context, never interpreted here; zero on a fresh packet and kept across sends and
+ * restore. Set it while the packet is idle (or from its own completion routine).
+ */
+void vmb_packet_set_facade(struct vmb_packet *pkt, vmb_facade_fn fn, void *data);
+/** Read the per-packet slot: the function (NULL when unset or bad handle), *@p data (optional)
+ *  the pointer. */
+vmb_facade_fn vmb_packet_get_facade(const struct vmb_packet *pkt, void **data);
 /** Completion routine; NULL restores the default (free the packet). */
 void vmb_packet_set_completion(struct vmb_packet *pkt, vmb_packet_completion_fn fn);
 
