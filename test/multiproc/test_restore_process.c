@@ -255,13 +255,15 @@ main(int argc, char **argv)
 	uint32_t g2h_pages, h2g_pages, i, all;
 	uint8_t msg[32] = {0};
 	size_t cap = 64 * 1024;
-	uint8_t *buf = malloc(cap);
+	uint8_t *buf;
 	int tmp, status = -1, rc;
 	pid_t pid;
 	double t0;
 
 	if (argc > 1 && strcmp(argv[1], "--child") == 0)
 		return child(argc, argv);
+	buf = malloc(cap);
+	CHECK(buf != NULL);
 
 	CHECK(vmb_mem_create(&mem, 8 << 20, VMB_MEM_MEMFD) == 0);
 	CHECK(vmb_pair_create(&mem, false, &pair) == 0);
