@@ -535,6 +535,8 @@ vmb_channel_link_close(struct vmb_channel *ch)
 		return;
 	vmb_channel_save_end(ch); /* a save in progress holds the rings: end it */
 	close_channel(ch);
+	if (!ch->is_server)
+		atomic_store(&ch->paused, false); /* a client runs when enabled again */
 	atomic_store(&ch->state, ch->is_server ? VMB_CHANNEL_CLOSED : VMB_CHANNEL_DISABLED);
 }
 
@@ -559,6 +561,9 @@ vmb_channel_disable(struct vmb_channel *ch)
 	}
 	if (ch->tops && ch->tops->disable)
 		ch->tops->disable(ch->tctx, ch);
+	/* Back to the side's default: a client runs when next enabled (unless paused while
+	 * Disabled), a server waits for Start. */
+	atomic_store(&ch->paused, ch->is_server);
 	atomic_store(&ch->state, VMB_CHANNEL_DISABLED);
 	return 0;
 }

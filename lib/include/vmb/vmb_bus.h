@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 vmbchan authors
+ */
+#ifndef VMB_BUS_H
+#define VMB_BUS_H
+
+/**
+ * @file
+ * The VMBus control plane between processes: a host (the VMBus server, playing Hyper-V's part)
+ * listening on a UNIX stream socket, and guests connecting to it. VMBus channel messages
+ * (rte_vmbus_reg.h formats: INITIATE_CONTACT, VERSION_RESPONSE, REQUEST_OFFERS, OFFER,
+ * ALL_OFFERS_DELIVERED, GPADL_HEADER/BODY/CREATED, OPEN/OPEN_RESULT, CLOSE, GPADL_TEARDOWN/
+ * TORNDOWN, RESCIND, RELID_RELEASED, UNLOAD/UNLOAD_RESPONSE) travel one per frame; the guest's
+ * memory (a memfd) and per-channel eventfds travel as SCM_RIGHTS. doc/bus.md describes frames.
+ *
+ * Both ends open their channels through vmb_channel_link_open(), the same path as the
+ * in-process pair: only the transport differs.
+ *
+ * Host: each guest connection is isolated (its own memory mapping, GPADLs, channel ids); a
+ * guest that sends malformed or out-of-order messages, stops reading, or goes away is
+ * disconnected and its channels closed, and the host keeps serving the others. Nothing read from
+ * a guest is trusted: lengths, counts, ids and page numbers are validated against that guest's
+ * own state.
+ *
+ * Threads: each object is driven by one control thread (vmb_bus_host_poll /
+ * vmb_bus_guest_poll, and the other calls); channel data paths run elsewhere (vmb_poller).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vmb/vmb_channel.h>
+#include <vmb/vmb_mem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** VMBus protocol versions (major << 16 | minor), newest first as a guest tries them. */
+#define VMB_BUS_VERSION_WIN10_V5_3 0x00050003u
+#define VMB_BUS_VERSION_WIN10_V5_2 0x00050002u
+#define VMB_BUS_VERSION_WIN10_V5_1 0x00050001u
+#define VMB_BUS_VERSION_WIN10_V5 0x00050000u
+#define VMB_BUS_VERSION_WIN10 0x00040000u
+#define VMB_BUS_VERSION_WIN8_1 0x00030000u
+#define VMB_BUS_VERSION_WIN8 0x00020004u
+
+/** Offer user data size (the open message carries as much). */
+#define VMB_BUS_OFFER_UDATA 120u
+
+struct vmb_bus_host;
+struct vmb_bus_guest;
+struct vmb_bus_conn; /**< one guest as seen by the host */
+
+/* ---- host ---- */
+
+/**
+ * A guest opened an offered channel: return a configured, Disabled server channel (the bus binds
+ * it, enables it, opens it on the guest's rings and starts it), or NULL to refuse the open.
+ */
+typedef struct vmb_channel *(*vmb_bus_open_fn)(void *ctx, struct vmb_bus_conn *conn,
+					       uint32_t offer_id);
+/** The guest closed the channel, or went away: the channel is Closed (disable and clean it up,
+ *  or keep it: a reopen by the same guest asks for a channel again). */
+typedef void (*vmb_bus_close_fn)(void *ctx, struct vmb_bus_conn *conn, uint32_t offer_id,
+				 struct vmb_channel *ch);
+
+/** One offer: the same channel offered to every guest that connects. */
+struct vmb_bus_offer {
+	struct vmb_guid type;              /**< interface type */
+	struct vmb_guid instance;          /**< interface instance */
+	uint16_t subchannel;               /**< subchannel index (0: primary) */
+	uint8_t user_data[VMB_BUS_OFFER_UDATA];
+	vmb_bus_open_fn on_open;           /**< required */
+	vmb_bus_close_fn on_close;         /**< optional */
+	void *ctx;
+};
+
+/** Host settings. */
+struct vmb_bus_host_config {
+	const char *path;        /**< UNIX socket path (created; an existing socket file is replaced) */
+	uint32_t max_guests;     /**< 0: 64 */
+	uint32_t max_channels;   /**< per guest; 0: 64 */
+	uint32_t max_gpadls;     /**< per guest; 0: 256 */
+	uint32_t max_gpadl_pages;/**< pages in one GPADL; 0: 65536 */
+};
+
+/** Host counters. */
+struct vmb_bus_host_stats {
+	uint64_t guests_accepted, guests_disconnected;
+	uint64_t protocol_errors;   /**< guests dropped for malformed or out-of-order messages */
+	uint64_t opens, closes, gpadls_created, gpadls_torn_down, rescinds;
+};
+
+/** @return 0, -EINVAL, -ENOMEM, or -errno of socket/bind/listen. */
+int vmb_bus_host_create(const struct vmb_bus_host_config *cfg, struct vmb_bus_host **out);
+/** Disconnect every guest (their channels are closed through on_close) and free. */
+void vmb_bus_host_destroy(struct vmb_bus_host *h);
+/** Add an offer; sent to connected guests now and to later ones on REQUEST_OFFERS.
+ *  @return 0 with *offer_id, -EINVAL, -ENOSPC. */
+int vmb_bus_host_add_offer(struct vmb_bus_host *h, const struct vmb_bus_offer *o, uint32_t *offer_id);
+/** Rescind an offer: every guest's channel is closed (on_close) and the guests told.
+ *  @return 0, -ENOENT. */
+int vmb_bus_host_rescind(struct vmb_bus_host *h, uint32_t offer_id);
+/**
+ * Serve: accept guests and handle their messages for up to @p timeout_ms (0: what is ready
+ * now; -1: until one event was handled). @return events handled, or -errno of epoll.
+ */
+int vmb_bus_host_poll(struct vmb_bus_host *h, int timeout_ms);
+/** An fd that becomes readable when vmb_bus_host_poll() has work (for the caller's own loop). */
+int vmb_bus_host_fd(const struct vmb_bus_host *h);
+/** Copy the counters. */
+void vmb_bus_host_get_stats(const struct vmb_bus_host *h, struct vmb_bus_host_stats *out);
+/** Guests currently connected. */
+uint32_t vmb_bus_host_guest_count(const struct vmb_bus_host *h);
+/** Guest memory of a connection (for VSPs that map GPADLs of their protocol). */
+const struct vmb_guest_mem *vmb_bus_conn_memory(const struct vmb_bus_conn *c);
+/** A stable number for the connection (for logs). */
+uint32_t vmb_bus_conn_id(const struct vmb_bus_conn *c);
+
+/* ---- guest ---- */
+
+/** An offer as the guest received it. */
+struct vmb_bus_offer_info {
+	uint32_t child_relid;              /**< channel id on this connection */
+	struct vmb_guid type, instance;
+	uint16_t subchannel;
+	uint8_t user_data[VMB_BUS_OFFER_UDATA];
+	bool rescinded;
+};
+
+/** Guest settings. */
+struct vmb_bus_guest_config {
+	const char *path;        /**< host socket */
+	struct vmb_guest_mem *mem; /**< guest memory (memfd), shared with the host */
+	bool interrupt_mode;     /**< create eventfds for opened channels */
+	int timeout_ms;          /**< wait for each host answer; 0: 5000 */
+};
+
+/**
+ * Connect: INITIATE_CONTACT (with the memfd) with version negotiation, REQUEST_OFFERS, and wait
+ * for ALL_OFFERS_DELIVERED. @return 0; -EINVAL; -ENOENT/-ECONNREFUSED (no host); -EPROTO (a
+ * malformed answer, or no common version); -ETIMEDOUT; -ENOMEM.
+ */
+int vmb_bus_guest_connect(const struct vmb_bus_guest_config *cfg, struct vmb_bus_guest **out);
+/** UNLOAD (wait for UNLOAD_RESPONSE), close every channel, free. Channels bound to this
+ *  connection are disabled first. */
+void vmb_bus_guest_disconnect(struct vmb_bus_guest *g);
+/** Negotiated protocol version. */
+uint32_t vmb_bus_guest_version(const struct vmb_bus_guest *g);
+/** Copy up to @p n offers; @return how many there are. */
+uint32_t vmb_bus_guest_offers(const struct vmb_bus_guest *g, struct vmb_bus_offer_info *out, uint32_t n);
+/**
+ * Bind a Disabled client channel to this connection: enabling it finds the offer matching its
+ * interface (vmb_channel_init_set_interface; instance NULL = any) and @p subchannel, donates its
+ * rings (a GPADL of the sizes set by vmb_channel_init_set_ring_pages), opens it and waits for the
+ * result; disabling it closes it and tears the GPADL down.
+ * @return 0, -EINVAL, or the channel's error.
+ */
+int vmb_bus_guest_attach(struct vmb_bus_guest *g, struct vmb_channel *ch, uint16_t subchannel);
+/** Handle host messages (rescinds, late offers) for up to @p timeout_ms. @return messages
+ *  handled, -ENOTCONN when the host went away, -EPROTO on a malformed message. */
+int vmb_bus_guest_poll(struct vmb_bus_guest *g, int timeout_ms);
+/** The connection's socket (readable when vmb_bus_guest_poll() has work). */
+int vmb_bus_guest_fd(const struct vmb_bus_guest *g);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMB_BUS_H */

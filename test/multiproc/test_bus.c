@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright (c) 2026 vmbchan authors
+ *
+ * Two processes, one VMBus. The parent is the host (VMBus server on a UNIX socket, an echo VSP
+ * whose channels a poller thread serves); guests are forked child processes with their own
+ * memfd memory. Covered: version negotiation and offers; open, traffic both ways (guest
+ * requests echoed by the host, host-originated transactions completed by the guest) in poll and
+ * interrupt modes; close and reopen; several guests at once; rescind; a guest killed with -9 in
+ * the middle of traffic (the host cleans up and serves the next guest); and malformed control
+ * messages from a raw socket (bad frames, wrong order, extra descriptors, GPADL pages outside
+ * guest memory), each refused while the other guests keep running.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_vmbus_reg.h>
+
+#include <vmb/vmb_bus.h>
+#include <vmb/vmb_channel.h>
+#include <vmb/vmb_mem.h>
+#include <vmb/vmb_poll.h>
+
+#define FAIL(...)                                                                               \
+	do {                                                                                    \
+		fprintf(stderr, "FAIL [%d] %s:%d: ", (int)getpid(), __FILE__, __LINE__);        \
+		fprintf(stderr, __VA_ARGS__);                                                   \
+		fputc('\n', stderr);                                                            \
+		exit(1);                                                                        \
+	} while (0)
+#define CHECK(c)                                                                                \
+	do {                                                                                    \
+		if (!(c))                                                                       \
+			FAIL("%s", #c);                                                         \
+	} while (0)
+
+#define HOST_TX 50   /* host-originated transactions per open */
+#define GUEST_TX 2000 /* guest requests per open */
+
+static const struct vmb_guid echo_type = {{0x45, 0x43, 0x48, 0x4f, 1}};
+static const struct vmb_guid echo_inst = {{0x49, 0x4e, 0x53, 0x54, 2}};
+static char sock_path[108];
+static int passed, failed;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ================= host (parent) ================= */
+
+struct host {
+	struct vmb_bus_host *bus;
+	struct vmb_poller *poller;
+	uint32_t offer;
+	_Atomic uint64_t echoed, host_tx_done, host_tx_cancelled;
+	_Atomic uint32_t open_channels;
+	bool interrupt;
+};
+static struct host H;
+
+static void
+host_process(struct vmb_channel *ch, struct vmb_rx *rx, const void *buf, uint32_t len,
+	     uint32_t flags)
+{
+	(void)ch;
+	(void)flags;
+	atomic_fetch_add(&H.echoed, 1);
+	vmb_rx_complete(rx, buf, len > 16 ? 16 : len);
+}
+
+static void
+host_tx_done(struct vmb_packet *p, int status, const void *buf, uint32_t len)
+{
+	(void)buf;
+	(void)len;
+	if (status == 0)
+		atomic_fetch_add(&H.host_tx_done, 1);
+	else
+		atomic_fetch_add(&H.host_tx_cancelled, 1);
+	vmb_packet_free(p);
+}
+
+/* Once running, the host sends its own transactions to the guest. */
+static void
+host_post_started(struct vmb_channel *ch)
+{
+	uint32_t i;
+	for (i = 0; i < HOST_TX; i++) {
+		struct vmb_packet *p = vmb_packet_alloc(ch);
+		CHECK(p != NULL);
+		vmb_packet_set_completion(p, host_tx_done);
+		CHECK(vmb_packet_send(p, &i, 4, VMB_SEND_WAIT_FOR_COMPLETION, NULL, 0) == 0);
+	}
+}
+
+static struct vmb_channel *
+host_on_open(void *ctx, struct vmb_bus_conn *conn, uint32_t offer)
+{
+	struct vmb_channel_callbacks cb = {.post_started = host_post_started};
+	struct vmb_channel *ch;
+
+	(void)ctx;
+	(void)conn;
+	(void)offer;
+	if (vmb_channel_alloc(true, &ch) != 0)
+		return NULL;
+	vmb_channel_init_set_process_packet(ch, host_process, NULL);
+	vmb_channel_init_set_callbacks(ch, &cb);
+	vmb_channel_init_set_interface(ch, &echo_type, &echo_inst);
+	CHECK(vmb_poller_add(H.poller, ch) == 0);
+	atomic_fetch_add(&H.open_channels, 1);
+	return ch;
+}
+
+static void
+host_on_close(void *ctx, struct vmb_bus_conn *conn, uint32_t offer, struct vmb_channel *ch)
+{
+	(void)ctx;
+	(void)conn;
+	(void)offer;
+	CHECK(vmb_poller_remove(H.poller, ch) == 0);
+	CHECK(vmb_channel_disable(ch) == 0);
+	CHECK(vmb_channel_cleanup(ch) == 0);
+	atomic_fetch_sub(&H.open_channels, 1);
+}
+
+static void
+host_up(bool interrupt)
+{
+	struct vmb_bus_host_config bc = {.path = sock_path};
+	struct vmb_poller_config pc = {.interrupt_mode = interrupt, .cpu = -1};
+	struct vmb_bus_offer o = {.type = echo_type, .instance = echo_inst,
+				  .on_open = host_on_open, .on_close = host_on_close};
+
+	memset(&H, 0, sizeof(H));
+	H.interrupt = interrupt;
+	memcpy(o.user_data, "echo-offer-user-data", 20);
+	CHECK(vmb_poller_create(&pc, &H.poller) == 0);
+	CHECK(vmb_poller_start(H.poller) == 0);
+	CHECK(vmb_bus_host_create(&bc, &H.bus) == 0);
+	CHECK(vmb_bus_host_add_offer(H.bus, &o, &H.offer) == 0);
+}
+
+static void
+host_down(void)
+{
+	vmb_bus_host_destroy(H.bus);
+	vmb_poller_stop(H.poller);
+	vmb_poller_destroy(H.poller);
+}
+
+/* Serve the bus until every child exited; @return how many exited with status 0. */
+static int
+host_serve(pid_t *kids, int n, double limit_s)
+{
+	int ok = 0, left = n, i, st;
+	double t0 = now_s();
+
+	while (left > 0) {
+		vmb_bus_host_poll(H.bus, 10);
+		for (i = 0; i < n; i++) {
+			if (kids[i] > 0 && waitpid(kids[i], &st, WNOHANG) == kids[i]) {
+				kids[i] = 0;
+				left--;
+				if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+					ok++;
+			}
+		}
+		if (now_s() - t0 > limit_s) {
+			for (i = 0; i < n; i++)
+				if (kids[i] > 0)
+					kill(kids[i], SIGKILL);
+			FAIL("guests did not finish in %.0f s", limit_s);
+		}
+	}
+	/* let the host see the last disconnects */
+	for (i = 0; i < 50 && vmb_bus_host_guest_count(H.bus) != 0; i++)
+		vmb_bus_host_poll(H.bus, 10);
+	return ok;
+}
+
+/* ================= guest (child) ================= */
+
+struct guest {
+	_Atomic uint64_t done, host_packets;
+	uint8_t echo_ok;
+};
+static struct guest G;
+
+static void
+guest_process(struct vmb_channel *ch, struct vmb_rx *rx, const void *buf, uint32_t len,
+	      uint32_t flags)
+{
+	(void)ch;
+	(void)buf;
+	(void)len;
+	(void)flags;
+	atomic_fetch_add(&G.host_packets, 1);
+	vmb_rx_complete(rx, NULL, 0);
+}
+
+static void
+guest_done(struct vmb_packet *p, int status, const void *buf, uint32_t len)
+{
+	uint32_t seq = (uint32_t)(uintptr_t)vmb_packet_get_context(p);
+	if (status == 0 && len >= 4 && memcmp(buf, &seq, 4) == 0)
+		atomic_fetch_add(&G.done, 1);
+	vmb_packet_free(p);
+}
+
+/* One open: GUEST_TX echoed requests, HOST_TX host transactions completed. */
+static void
+guest_session(struct vmb_bus_guest *g, struct vmb_channel *ch, struct vmb_poller *poller)
+{
+	uint64_t done0 = atomic_load(&G.done), hp0 = atomic_load(&G.host_packets);
+	uint32_t i;
+	double t0;
+
+	CHECK(vmb_channel_enable(ch) == 0);
+	CHECK(vmb_channel_state(ch) == VMB_CHANNEL_OPENED);
+	for (i = 0; i < GUEST_TX; i++) {
+		struct vmb_packet *p = vmb_packet_alloc(ch);
+		uint8_t msg[24] = {0};
+		CHECK(p != NULL);
+		memcpy(msg, &i, 4);
+		vmb_packet_set_context(p, (void *)(uintptr_t)i);
+		vmb_packet_set_completion(p, guest_done);
+		CHECK(vmb_packet_send(p, msg, sizeof(msg), VMB_SEND_WAIT_FOR_COMPLETION, NULL, 0) == 0);
+	}
+	t0 = now_s();
+	while (atomic_load(&G.done) - done0 < GUEST_TX || atomic_load(&G.host_packets) - hp0 < HOST_TX) {
+		CHECK(vmb_bus_guest_poll(g, 1) >= 0);
+		if (now_s() - t0 > 20) {
+			struct vmb_channel_stats cs;
+			const char *why = "";
+			vmb_channel_get_stats(ch, &cs);
+			vmb_channel_is_poisoned(ch, &why);
+			fprintf(stderr, "guest channel: state %d paused %d poisoned '%s' rx %llu tx %llu "
+					"passes %llu compl_in %llu pending_tx %u outstanding %u\n",
+				vmb_channel_state(ch), vmb_channel_is_paused(ch), why ? why : "",
+				(unsigned long long)cs.rx_packets, (unsigned long long)cs.tx_packets,
+				(unsigned long long)cs.passes,
+				(unsigned long long)cs.completions_received, vmb_channel_pending_tx(ch),
+				vmb_channel_outstanding_rx(ch));
+			FAIL("guest: %llu/%u echoed, %llu/%u host packets",
+			     (unsigned long long)(atomic_load(&G.done) - done0), GUEST_TX,
+			     (unsigned long long)(atomic_load(&G.host_packets) - hp0), HOST_TX);
+		}
+	}
+	CHECK(vmb_channel_pause(ch) == 0);
+	(void)poller;
+	CHECK(vmb_channel_disable(ch) == 0); /* CLOSE + GPADL teardown */
+}
+
+static int
+guest_main(bool interrupt, int sessions, bool die_midway)
+{
+	struct vmb_guest_mem mem;
+	struct vmb_bus_guest_config gc = {.path = sock_path, .mem = &mem, .interrupt_mode = interrupt};
+	struct vmb_poller_config pc = {.interrupt_mode = interrupt, .cpu = -1};
+	struct vmb_bus_offer_info offers[4];
+	struct vmb_bus_guest *g;
+	struct vmb_poller *poller;
+	struct vmb_channel *ch;
+	int s;
+
+	memset(&G, 0, sizeof(G));
+	CHECK(vmb_mem_create(&mem, 16 << 20, VMB_MEM_MEMFD) == 0);
+	CHECK(vmb_bus_guest_connect(&gc, &g) == 0);
+	CHECK(vmb_bus_guest_version(g) == VMB_BUS_VERSION_WIN10_V5_3);
+	CHECK(vmb_bus_guest_offers(g, offers, 4) == 1);
+	CHECK(memcmp(offers[0].type.b, echo_type.b, 16) == 0);
+	CHECK(memcmp(offers[0].user_data, "echo-offer-user-data", 20) == 0);
+	CHECK(vmb_channel_alloc(false, &ch) == 0);
+	CHECK(vmb_channel_init_set_process_packet(ch, guest_process, NULL) == 0);
+	CHECK(vmb_channel_init_set_interface(ch, &echo_type, NULL) == 0);
+	CHECK(vmb_channel_init_set_ring_pages(ch, 8, 40) == 0); /* 40 pages: GPADL body messages */
+	CHECK(vmb_channel_init_set_capacity(ch, 256, 4096) == 0);
+	CHECK(vmb_bus_guest_attach(g, ch, 0) == 0);
+	CHECK(vmb_poller_create(&pc, &poller) == 0);
+	CHECK(vmb_poller_add(poller, ch) == 0);
+	CHECK(vmb_poller_start(poller) == 0);
+	if (die_midway) {
+		/* open and start traffic, then die without a word */
+		CHECK(vmb_channel_enable(ch) == 0);
+		for (s = 0; s < 100; s++) {
+			struct vmb_packet *p = vmb_packet_alloc(ch);
+			vmb_packet_set_completion(p, guest_done);
+			vmb_packet_send(p, &s, 4, VMB_SEND_WAIT_FOR_COMPLETION, NULL, 0);
+		}
+		usleep(20000);
+		kill(getpid(), SIGKILL);
+	}
+	for (s = 0; s < sessions; s++)
+		guest_session(g, ch, poller); /* open, traffic, close; then reopen */
+	vmb_poller_stop(poller);
+	vmb_poller_destroy(poller);
+	vmb_bus_guest_disconnect(g); /* UNLOAD */
+	CHECK(vmb_channel_cleanup(ch) == 0);
+	vmb_mem_destroy(&mem);
+	return 0;
+}
+
+/* Guests are fresh processes (fork + exec of this binary): a plain fork of the threaded host
+ * would inherit locks held by its other threads. */
+static pid_t
+spawn_guest(bool interrupt, int sessions, bool die)
+{
+	char a1[8], a2[8], a3[8];
+	pid_t pid;
+
+	snprintf(a1, sizeof(a1), "%d", interrupt);
+	snprintf(a2, sizeof(a2), "%d", sessions);
+	snprintf(a3, sizeof(a3), "%d", die);
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_bus", "--guest", sock_path, a1, a2, a3, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* ================= scenarios ================= */
+
+static void
+report(const char *name, bool ok)
+{
+	printf("%s: %s\n", ok ? "ok" : "FAILED", name);
+	fflush(stdout);
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+static void
+scenario_traffic(bool interrupt)
+{
+	struct vmb_bus_host_stats st;
+	pid_t kids[3];
+	int ok, i;
+
+	host_up(interrupt);
+	for (i = 0; i < 3; i++)
+		kids[i] = spawn_guest(interrupt, 2, false); /* three guests, each opens twice */
+	ok = host_serve(kids, 3, 60);
+	vmb_bus_host_get_stats(H.bus, &st);
+	if (getenv("VMB_DEBUG"))
+		fprintf(stderr, "ok=%d echoed=%llu host_tx_done=%llu opens=%llu closes=%llu perr=%llu open=%u\n", ok,
+			(unsigned long long)atomic_load(&H.echoed), (unsigned long long)atomic_load(&H.host_tx_done),
+			(unsigned long long)st.opens, (unsigned long long)st.closes,
+			(unsigned long long)st.protocol_errors, atomic_load(&H.open_channels));
+	report(interrupt ? "three guests, two opens each, traffic both ways (interrupt mode)"
+			 : "three guests, two opens each, traffic both ways (poll mode)",
+	       ok == 3 && atomic_load(&H.echoed) == 3ull * 2 * GUEST_TX &&
+		       atomic_load(&H.host_tx_done) == 3ull * 2 * HOST_TX && st.opens == 6 &&
+		       st.closes == 6 && st.protocol_errors == 0 &&
+		       atomic_load(&H.open_channels) == 0 && vmb_bus_host_guest_count(H.bus) == 0);
+	host_down();
+}
+
+static void
+scenario_guest_killed(void)
+{
+	pid_t kids[2];
+	int ok;
+
+	host_up(false);
+	kids[0] = spawn_guest(false, 0, true); /* dies with traffic in flight */
+	kids[1] = spawn_guest(false, 1, false);
+	ok = host_serve(kids, 2, 60);
+	report("a guest killed with -9 mid-traffic: host cleans up, the other guest is served",
+	       ok == 1 && atomic_load(&H.open_channels) == 0 && vmb_bus_host_guest_count(H.bus) == 0);
+	/* and a new guest is accepted afterwards */
+	kids[0] = spawn_guest(false, 1, false);
+	ok = host_serve(kids, 1, 60);
+	report("a new guest after the crash", ok == 1);
+	host_down();
+}
+
+/* A raw client that speaks the frame format by hand. */
+static int
+raw_connect(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memcpy(sa.sun_path, sock_path, strlen(sock_path));
+	CHECK(connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	return s;
+}
+
+static void
+raw_send(int s, const void *msg, uint32_t len, uint32_t magic, int nfds, const int *fds)
+{
+	union {
+		struct cmsghdr a;
+		char b[CMSG_SPACE(sizeof(int) * 8)];
+	} ctl;
+	uint8_t hdr[8];
+	uint16_t l = (uint16_t)len;
+	struct iovec iov[2] = {{hdr, 8}, {(void *)(uintptr_t)msg, len}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+
+	memcpy(hdr, &magic, 4);
+	memcpy(hdr + 4, &l, 2);
+	hdr[6] = (uint8_t)nfds;
+	hdr[7] = 0;
+	if (nfds) {
+		struct cmsghdr *c;
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	sendmsg(s, &mh, MSG_NOSIGNAL);
+}
+
+/* Returns true when the host closed the connection. */
+static bool
+raw_dropped(int s)
+{
+	char b[512];
+	int i;
+	for (i = 0; i < 100; i++) {
+		ssize_t n;
+		vmb_bus_host_poll(H.bus, 5);
+		n = recv(s, b, sizeof(b), MSG_DONTWAIT);
+		if (n == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+raw_contact(int s, int memfd)
+{
+	struct vmbus_chanmsg_connect m = {.hdr.type = VMBUS_CHANMSG_TYPE_CONNECT,
+					  .ver = VMB_BUS_VERSION_WIN10_V5_3};
+	raw_send(s, &m, sizeof(m), 0x46424d56u, 1, &memfd);
+}
+
+static int step_no;
+static void
+step(int *all, bool v)
+{
+	step_no++;
+	if (!v)
+		fprintf(stderr, "malformed: step %d failed\n", step_no);
+	*all &= v;
+}
+
+static void
+scenario_malformed(void)
+{
+	struct vmb_guest_mem mem;
+	struct vmb_bus_host_stats st0, st;
+	pid_t kid[1];
+	int s, ok, all = 1;
+
+	host_up(false);
+	CHECK(vmb_mem_create(&mem, 1 << 20, VMB_MEM_MEMFD) == 0);
+	kid[0] = spawn_guest(false, 3, false); /* a well-behaved guest runs meanwhile */
+
+	/* bad magic */
+	s = raw_connect();
+	raw_send(s, "xxxxxxxx", 8, 0xdeadbeef, 0, NULL);
+	step(&all, raw_dropped(s));
+	close(s);
+	/* a message before contact */
+	s = raw_connect();
+	{
+		struct vmbus_chanmsg_hdr m = {.type = VMBUS_CHANMSG_TYPE_CHREQUEST};
+		raw_send(s, &m, sizeof(m), 0x46424d56u, 0, NULL);
+	}
+	step(&all, raw_dropped(s));
+	close(s);
+	/* truncated contact (too short for its type) */
+	s = raw_connect();
+	{
+		struct vmbus_chanmsg_hdr m = {.type = VMBUS_CHANMSG_TYPE_CONNECT};
+		raw_send(s, &m, sizeof(m), 0x46424d56u, 1, &mem.fd);
+	}
+	step(&all, raw_dropped(s));
+	close(s);
+	/* contact without the memory descriptor, and one with extra descriptors */
+	s = raw_connect();
+	{
+		struct vmbus_chanmsg_connect m = {.hdr.type = VMBUS_CHANMSG_TYPE_CONNECT,
+						  .ver = VMB_BUS_VERSION_WIN10_V5_3};
+		raw_send(s, &m, sizeof(m), 0x46424d56u, 0, NULL);
+	}
+	step(&all, raw_dropped(s));
+	close(s);
+	s = raw_connect();
+	{
+		struct vmbus_chanmsg_connect m = {.hdr.type = VMBUS_CHANMSG_TYPE_CONNECT,
+						  .ver = VMB_BUS_VERSION_WIN10_V5_3};
+		int fds[3] = {mem.fd, mem.fd, mem.fd};
+		raw_send(s, &m, sizeof(m), 0x46424d56u, 3, fds);
+	}
+	step(&all, raw_dropped(s));
+	close(s);
+	/* frame header announcing more payload than allowed */
+	s = raw_connect();
+	{
+		uint8_t big[300] = {0};
+		raw_send(s, big, sizeof(big), 0x46424d56u, 0, NULL);
+	}
+	step(&all, raw_dropped(s));
+	close(s);
+	/* half a frame, then silence: the host is not stuck (the good guest finishes) */
+	s = raw_connect();
+	{
+		uint32_t magic = 0x46424d56u;
+		CHECK(send(s, &magic, 4, MSG_NOSIGNAL) == 4);
+	}
+
+	/* GPADL with pages outside guest memory: refused with a failure status, guest kept */
+	{
+		int s2 = raw_connect();
+		uint8_t buf[240];
+		struct vmbus_chanmsg_gpadl_conn g;
+		uint64_t far = 1ull << 30;
+		struct vmbus_chanmsg_hdr req = {.type = VMBUS_CHANMSG_TYPE_CHREQUEST};
+		bool got_fail = false;
+		int i;
+
+		vmb_bus_host_get_stats(H.bus, &st0);
+		raw_contact(s2, mem.fd);
+		raw_send(s2, &req, sizeof(req), 0x46424d56u, 0, NULL);
+		memset(&g, 0, sizeof(g));
+		g.hdr.type = VMBUS_CHANMSG_TYPE_GPADL_CONN;
+		g.chanid = 1;
+		g.gpadl = 77;
+		g.range_len = 16;
+		g.range_cnt = 1;
+		g.range.len = 4096;
+		memcpy(buf, &g, sizeof(g));
+		memcpy(buf + sizeof(g), &far, 8);
+		raw_send(s2, buf, sizeof(g) + 8, 0x46424d56u, 0, NULL);
+		{
+			/* collect what the host answers and walk it frame by frame */
+			static uint8_t acc[8192];
+			size_t have = 0;
+			for (i = 0; i < 200 && !got_fail; i++) {
+				ssize_t n;
+				size_t off = 0;
+				vmb_bus_host_poll(H.bus, 5);
+				while (have < sizeof(acc) &&
+				       (n = recv(s2, acc + have, sizeof(acc) - have, MSG_DONTWAIT)) > 0)
+					have += (size_t)n;
+				while (off + 8 <= have) {
+					uint16_t flen;
+					struct vmbus_chanmsg_gpadl_connresp cr;
+					memcpy(&flen, acc + off + 4, 2);
+					if (off + 8 + flen > have)
+						break;
+					if (flen >= sizeof(cr)) {
+						memcpy(&cr, acc + off + 8, sizeof(cr));
+						if (cr.hdr.type == VMBUS_CHANMSG_TYPE_GPADL_CONNRESP &&
+						    cr.gpadl == 77 && cr.status != 0)
+							got_fail = true;
+					}
+					off += 8 + flen;
+				}
+			}
+		}
+		vmb_bus_host_get_stats(H.bus, &st);
+		step(&all, got_fail);
+		step(&all, st.protocol_errors > st0.protocol_errors);
+		close(s2);
+	}
+	ok = host_serve(kid, 1, 60);
+	close(s);
+	step(&all, ok == 1);
+	report("malformed control messages refused; a well-behaved guest served meanwhile", all);
+	vmb_mem_destroy(&mem);
+	host_down();
+}
+
+static atomic_bool serve_stop;
+
+static void *
+serve_bus(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&serve_stop))
+		vmb_bus_host_poll(H.bus, 2);
+	return NULL;
+}
+
+/* The host rescinds while a guest has the channel open: the guest's channel goes Disabled. */
+static void
+scenario_rescind(void)
+{
+	struct vmb_guest_mem mem;
+	struct vmb_bus_guest_config gc = {.path = sock_path, .mem = &mem};
+	struct vmb_bus_guest *g;
+	struct vmb_channel *ch;
+	struct vmb_bus_offer_info oi;
+	pthread_t th;
+	int i;
+	bool ok;
+
+	host_up(false);
+	CHECK(vmb_mem_create(&mem, 8 << 20, VMB_MEM_MEMFD) == 0);
+	/* the guest runs in this process here; the host's bus is served by a thread */
+	atomic_store(&serve_stop, false);
+	CHECK(pthread_create(&th, NULL, serve_bus, NULL) == 0);
+	CHECK(vmb_bus_guest_connect(&gc, &g) == 0);
+	CHECK(vmb_channel_alloc(false, &ch) == 0);
+	CHECK(vmb_channel_init_set_process_packet(ch, guest_process, NULL) == 0);
+	CHECK(vmb_channel_init_set_interface(ch, &echo_type, NULL) == 0);
+	CHECK(vmb_bus_guest_attach(g, ch, 0) == 0);
+	CHECK(vmb_channel_enable(ch) == 0);
+	atomic_store(&serve_stop, true);
+	pthread_join(th, NULL);
+	CHECK(vmb_bus_host_rescind(H.bus, H.offer) == 0);
+	for (i = 0; i < 100 && vmb_channel_state(ch) != VMB_CHANNEL_DISABLED; i++) {
+		vmb_bus_host_poll(H.bus, 1);
+		vmb_bus_guest_poll(g, 1);
+	}
+	vmb_bus_guest_offers(g, &oi, 1);
+	ok = vmb_channel_state(ch) == VMB_CHANNEL_DISABLED && oi.rescinded &&
+	     atomic_load(&H.open_channels) == 0;
+	/* a rescinded offer can not be opened again */
+	ok = ok && vmb_channel_enable(ch) == -ENOENT;
+	report("rescind closes the guest's channel", ok);
+	vmb_bus_guest_disconnect(g);
+	vmb_channel_cleanup(ch);
+	vmb_mem_destroy(&mem);
+	host_down();
+}
+
+/* Mappings of guest memory (memfds: guest RAM and the rings mapped from it). */
+static int
+count_memfd_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "memfd:") != NULL;
+	fclose(f);
+	return n;
+}
+
+static int
+count_fds(void)
+{
+	char cmd[64];
+	FILE *p;
+	int n = -1;
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)getpid());
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+int
+main(int argc, char **argv)
+{
+	int fds0;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 6 && strcmp(argv[1], "--guest") == 0) {
+		snprintf(sock_path, sizeof(sock_path), "%s", argv[2]);
+		return guest_main(atoi(argv[3]) != 0, atoi(argv[4]), atoi(argv[5]) != 0);
+	}
+	snprintf(sock_path, sizeof(sock_path), "/tmp/vmb-bus-test-%d.sock", (int)getpid());
+	scenario_traffic(false);
+	/* steady state after the first scenario (libraries loaded, allocator warmed up) */
+	fds0 = count_fds();
+	scenario_traffic(true);
+	scenario_guest_killed();
+	scenario_malformed();
+	scenario_rescind();
+	unlink(sock_path);
+	/* every guest connection, memory mapping, ring mapping and eventfd was released (thread
+	 * stacks and allocator arenas may stay cached: only guest memory mappings are counted) */
+	if (getenv("VMB_DEBUG"))
+		fprintf(stderr, "fds %d -> %d, guest memory mappings %d\n", fds0, count_fds(),
+			count_memfd_maps());
+	report("no descriptor or guest-memory mapping leaked by the host across all scenarios",
+	       count_fds() == fds0 && count_memfd_maps() == 0);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
