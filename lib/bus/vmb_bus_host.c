@@ -26,57 +26,12 @@
 
 #include "vmb_bus_wire.h"
 
-#define STATUS_FAIL 0xC0000001u /* a failure status in GPADL_CREATED / OPEN_RESULT */
-#define MAX_PENDING_GPADLS 8
+#include "vmb_bus_host_priv.h"
 
 static const uint32_t host_versions[] = {
 	VMB_BUS_VERSION_WIN10_V5_3, VMB_BUS_VERSION_WIN10_V5_2, VMB_BUS_VERSION_WIN10_V5_1,
 	VMB_BUS_VERSION_WIN10_V5,   VMB_BUS_VERSION_WIN10,      VMB_BUS_VERSION_WIN8_1,
 	VMB_BUS_VERSION_WIN8,
-};
-
-enum conn_state { CONN_WAIT_CONTACT = 0, CONN_CONNECTED, CONN_UNLOADED };
-
-struct pending_gpadl {
-	uint32_t id, chanid, total, got;
-	uint64_t *pfns;
-};
-
-/* One offer as seen by one guest. */
-struct host_chan {
-	struct vmb_bus_conn *conn;
-	uint32_t offer;      /* index in the host's offer table */
-	bool offered, rescinded, open;
-	struct vmb_channel *ch;
-	struct vmb_mapping m_in, m_out;
-	struct vmb_channel_link link;
-	uint32_t ring_gpadl;
-};
-
-struct vmb_bus_conn {
-	struct vmb_bus_host *h;
-	uint32_t id;
-	int sock;
-	enum conn_state state;
-	uint32_t version;
-	struct vmb_guest_mem mem;
-	bool have_mem;
-	struct vmb_gpadl_table gpadls;
-	struct pending_gpadl pend[MAX_PENDING_GPADLS];
-	struct host_chan *chans; /* one per offer slot */
-	struct vmb_bus_rx rx;
-};
-
-struct vmb_bus_host {
-	struct vmb_bus_host_config cfg;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int lsock, epfd;
-	struct vmb_bus_offer *offers;
-	bool *offer_live;
-	uint32_t noffers;
-	struct vmb_bus_conn **conns;
-	uint32_t next_conn_id;
-	struct vmb_bus_host_stats stats;
 };
 
 /* relid on the wire = offer slot + 1 */
@@ -109,8 +64,8 @@ host_ch_enable(void *ctx, struct vmb_channel *ch)
 	return vmb_channel_link_open(ch, &hc->link);
 }
 
-static void
-unmap_chan(struct host_chan *hc)
+void
+vmb_bus_unmap_chan(struct host_chan *hc)
 {
 	vmb_mapping_unmap(&hc->m_in);
 	vmb_mapping_unmap(&hc->m_out);
@@ -138,17 +93,17 @@ host_ch_disable(void *ctx, struct vmb_channel *ch)
 	}
 	hc->open = false;
 	hc->ch = NULL;
-	unmap_chan(hc);
+	vmb_bus_unmap_chan(hc);
 }
 
-static const struct vmb_transport_ops host_ops = {
+const struct vmb_transport_ops vmb_bus_host_ops = {
 	.enable = host_ch_enable,
 	.disable = host_ch_disable,
 };
 
 /* The guest closed the channel, or went away: close our end and tell the VSP. */
-static void
-close_chan(struct host_chan *hc)
+void
+vmb_bus_close_chan(struct host_chan *hc)
 {
 	struct vmb_bus_host *h = hc->conn->h;
 	struct vmb_channel *ch = hc->ch;
@@ -158,7 +113,7 @@ close_chan(struct host_chan *hc)
 	hc->open = false;
 	vmb_channel_link_close(ch);
 	hc->ch = NULL;
-	unmap_chan(hc);
+	vmb_bus_unmap_chan(hc);
 	h->stats.closes++;
 	if (h->offers[hc->offer].on_close)
 		h->offers[hc->offer].on_close(h->offers[hc->offer].ctx, hc->conn, hc->offer, ch);
@@ -166,14 +121,14 @@ close_chan(struct host_chan *hc)
 
 /* ---- connections ---- */
 
-static void
-conn_free(struct vmb_bus_conn *c)
+void
+vmb_bus_conn_free(struct vmb_bus_conn *c)
 {
 	struct vmb_bus_host *h = c->h;
 	uint32_t i;
 
 	for (i = 0; i < h->noffers; i++)
-		close_chan(&c->chans[i]);
+		vmb_bus_close_chan(&c->chans[i]);
 	for (i = 0; i < MAX_PENDING_GPADLS; i++)
 		free(c->pend[i].pfns);
 	vmb_bus_rx_reset(&c->rx);
@@ -194,12 +149,12 @@ drop_conn(struct vmb_bus_host *h, uint32_t slot, bool protocol_error)
 	if (protocol_error)
 		h->stats.protocol_errors++;
 	h->stats.guests_disconnected++;
-	conn_free(h->conns[slot]);
+	vmb_bus_conn_free(h->conns[slot]);
 	h->conns[slot] = NULL;
 }
 
-static int
-send_offer(struct vmb_bus_conn *c, uint32_t i)
+int
+vmb_bus_send_offer(struct vmb_bus_conn *c, uint32_t i)
 {
 	const struct vmb_bus_offer *o = &c->h->offers[i];
 	struct vmbus_chanmsg_choffer m;
@@ -260,7 +215,7 @@ on_request_offers(struct vmb_bus_conn *c)
 	for (i = 0; i < c->h->noffers; i++) {
 		if (!c->h->offer_live[i] || c->chans[i].offered)
 			continue;
-		if ((rc = send_offer(c, i)) != 0)
+		if ((rc = vmb_bus_send_offer(c, i)) != 0)
 			return rc;
 	}
 	return send_msg(c, &done, sizeof(done));
@@ -414,14 +369,15 @@ on_open(struct vmb_bus_conn *c, const void *msg)
 	}
 	if (vmb_ring_map(&c->mem, g, 0, m.txbr_pgcnt, &hc->link.incoming, &hc->m_in) != 0 ||
 	    vmb_ring_map(&c->mem, g, m.txbr_pgcnt, out_pages, &hc->link.outgoing, &hc->m_out) != 0) {
-		unmap_chan(hc);
+		vmb_bus_unmap_chan(hc);
 		return open_result(c, &m, STATUS_FAIL);
 	}
 	hc->link.guest_mem = &c->mem;
 	hc->ring_gpadl = m.gpadl;
+	hc->txbr = m.txbr_pgcnt;
 	ch = h->offers[hc->offer].on_open(h->offers[hc->offer].ctx, c, hc->offer);
 	if (ch == NULL) {
-		unmap_chan(hc);
+		vmb_bus_unmap_chan(hc);
 		return open_result(c, &m, STATUS_FAIL);
 	}
 	hc->ch = ch;
@@ -430,7 +386,7 @@ on_open(struct vmb_bus_conn *c, const void *msg)
 		/* the VSP kept the channel from an earlier open: reopen it */
 		rc = vmb_channel_link_open(ch, &hc->link);
 	} else {
-		rc = vmb_channel_set_transport(ch, &host_ops, hc);
+		rc = vmb_channel_set_transport(ch, &vmb_bus_host_ops, hc);
 		if (rc == 0)
 			rc = vmb_channel_enable(ch);
 	}
@@ -439,7 +395,7 @@ on_open(struct vmb_bus_conn *c, const void *msg)
 	if (rc) {
 		hc->open = false;
 		hc->ch = NULL;
-		unmap_chan(hc);
+		vmb_bus_unmap_chan(hc);
 		return open_result(c, &m, STATUS_FAIL);
 	}
 	h->stats.opens++;
@@ -456,7 +412,7 @@ on_close(struct vmb_bus_conn *c, const void *msg)
 	hc = chan_by_relid(c, m.chanid);
 	if (c->state != CONN_CONNECTED || hc == NULL || !hc->open)
 		return -EPROTO;
-	close_chan(hc);
+	vmb_bus_close_chan(hc);
 	return 0;
 }
 
@@ -483,7 +439,7 @@ on_unload(struct vmb_bus_conn *c)
 	if (c->state != CONN_CONNECTED)
 		return -EPROTO;
 	for (i = 0; i < c->h->noffers; i++)
-		close_chan(&c->chans[i]);
+		vmb_bus_close_chan(&c->chans[i]);
 	c->state = CONN_UNLOADED;
 	return send_msg(c, &r, sizeof(r));
 }
@@ -580,7 +536,7 @@ accept_guests(struct vmb_bus_host *h)
 		}
 		ev.data.ptr = c;
 		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev) != 0) {
-			conn_free(c);
+			vmb_bus_conn_free(c);
 			continue;
 		}
 		h->conns[slot] = c;
@@ -591,15 +547,12 @@ accept_guests(struct vmb_bus_host *h)
 /* ---- public ---- */
 
 int
-vmb_bus_host_create(const struct vmb_bus_host_config *cfg, struct vmb_bus_host **out)
+vmb_bus_host_alloc(const struct vmb_bus_host_config *cfg, struct vmb_bus_host **out)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vmb_bus_host *h;
-	int rc;
 
 	if (cfg == NULL || out == NULL || cfg->path == NULL ||
-	    strlen(cfg->path) >= sizeof(sa.sun_path))
+	    strlen(cfg->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return -EINVAL;
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
@@ -615,27 +568,53 @@ vmb_bus_host_create(const struct vmb_bus_host_config *cfg, struct vmb_bus_host *
 		h->cfg.max_gpadl_pages = 65536;
 	snprintf(h->path, sizeof(h->path), "%s", cfg->path);
 	h->cfg.path = h->path;
-	h->lsock = h->epfd = -1;
+	h->lsock = -1;
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
 	h->offers = calloc(h->cfg.max_channels, sizeof(*h->offers));
 	h->offer_live = calloc(h->cfg.max_channels, sizeof(*h->offer_live));
 	h->conns = calloc(h->cfg.max_guests, sizeof(*h->conns));
-	if (h->offers == NULL || h->offer_live == NULL || h->conns == NULL) {
-		rc = -ENOMEM;
-		goto fail;
+	if (h->epfd < 0 || h->offers == NULL || h->offer_live == NULL || h->conns == NULL) {
+		vmb_bus_host_destroy(h);
+		return -ENOMEM;
 	}
+	*out = h;
+	return 0;
+}
+
+int
+vmb_bus_host_listen_on(struct vmb_bus_host *h, int lsock)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
+	h->lsock = lsock;
+	return epoll_ctl(h->epfd, EPOLL_CTL_ADD, lsock, &ev) == 0 ? 0 : -errno;
+}
+
+int
+vmb_bus_host_create(const struct vmb_bus_host_config *cfg, struct vmb_bus_host **out)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vmb_bus_host *h;
+	int rc, s;
+
+	rc = vmb_bus_host_alloc(cfg, &h);
+	if (rc)
+		return rc;
 	memcpy(sa.sun_path, h->path, strlen(h->path));
-	h->lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	h->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (h->lsock < 0 || h->epfd < 0) {
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0) {
 		rc = -errno;
 		goto fail;
 	}
 	unlink(h->path); /* a socket file left by an earlier host */
-	if (bind(h->lsock, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(h->lsock, 64) != 0 ||
-	    epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->lsock, &ev) != 0) {
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s, 64) != 0) {
 		rc = -errno;
+		close(s);
 		goto fail;
 	}
+	rc = vmb_bus_host_listen_on(h, s);
+	if (rc)
+		goto fail;
 	*out = h;
 	return 0;
 fail:
@@ -653,10 +632,10 @@ vmb_bus_host_destroy(struct vmb_bus_host *h)
 	for (i = 0; h->conns && i < h->cfg.max_guests; i++)
 		if (h->conns[i])
 			drop_conn(h, i, false);
-	if (h->lsock >= 0) {
+	if (h->lsock >= 0)
 		close(h->lsock);
+	if (h->path[0])
 		unlink(h->path);
-	}
 	if (h->epfd >= 0)
 		close(h->epfd);
 	free(h->offers);
@@ -682,7 +661,7 @@ vmb_bus_host_add_offer(struct vmb_bus_host *h, const struct vmb_bus_offer *o, ui
 	/* Guests already past REQUEST_OFFERS get it now. */
 	for (i = 0; i < h->cfg.max_guests; i++) {
 		struct vmb_bus_conn *c = h->conns[i];
-		if (c && c->state == CONN_CONNECTED && send_offer(c, slot) != 0)
+		if (c && c->state == CONN_CONNECTED && vmb_bus_send_offer(c, slot) != 0)
 			drop_conn(h, i, false);
 	}
 	return 0;
@@ -704,7 +683,7 @@ vmb_bus_host_rescind(struct vmb_bus_host *h, uint32_t offer_id)
 		if (c == NULL || !c->chans[offer_id].offered)
 			continue;
 		hc = &c->chans[offer_id];
-		close_chan(hc);
+		vmb_bus_close_chan(hc);
 		hc->rescinded = true;
 		h->stats.rescinds++;
 		if (send_msg(c, &m, sizeof(m)) != 0)
@@ -721,6 +700,8 @@ vmb_bus_host_poll(struct vmb_bus_host *h, int timeout_ms)
 
 	if (h == NULL)
 		return -EINVAL;
+	if (h->handed_off)
+		return -ESHUTDOWN;
 	n = epoll_wait(h->epfd, evs, 32, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

@@ -514,8 +514,13 @@ static void
 close_channel(struct vmb_channel *ch)
 {
 	bool was_running = atomic_load(&ch->active) != 0;
+	int i;
 
 	vmb_channel_claim(ch);
+	/* As in pause: deferred packets count as outstanding, so they are delivered again before
+	 * Suspend; otherwise the drain below would wait for them forever. */
+	for (i = 0; !ch->frozen && ch->deferred && i < 16; i++)
+		vmb_rx_redeliver(ch);
 	if (was_running && ch->cfg.cb.suspend)
 		ch->cfg.cb.suspend(ch);
 	if (!ch->frozen)

@@ -298,6 +298,8 @@ vmb_tx_cancel_all(struct vmb_channel *ch, int status)
 {
 	uint32_t i, slot;
 
+	if (ch->tx_slots == NULL)
+		return; /* no packet was ever allocated (e.g. a restore that failed at once) */
 	while (vmb_mpsc_pop(&ch->tx_handoff_q, &slot)) {
 		struct vmb_packet *p = atomic_load(&ch->tx_slots[slot]);
 		if (p)

@@ -134,6 +134,13 @@ vmb_channel_save_begin(struct vmb_channel *ch)
 		ctx->completions++;
 	}
 	ctx->items[ctx->n++].kind = ITEM_END;
+	/* Pending packets can only be re-created by the VSP: without its callbacks, refuse. */
+	if (ctx->packets && (ch->cfg.save_packet == NULL || ch->cfg.restore_packet == NULL)) {
+		free(ctx->items);
+		free(ctx);
+		vmb_channel_unclaim(ch, false);
+		return -EPERM;
+	}
 	ctx->stream_id = new_stream_id();
 	ctx->read_cursor = ch->linked ? ch->in.cursor : VMB_NONE;
 	ctx->read_committed = ch->linked ? ch->in.committed : VMB_NONE;
@@ -552,6 +559,8 @@ walk_records(struct vmb_channel *ch, struct vmb_restore_ctx *r, const uint8_t *p
 			if (parse_lib(ch, v + sizeof(ph), ph.lib_len, NULL) != 0)
 				return -EPROTO;
 			r->packets++;
+			if (ch->cfg.restore_packet == NULL)
+				return -EPERM; /* only the VSP can re-create its packets */
 			if (apply) {
 				int rc;
 				ch->in_restore_cb = true;
@@ -680,8 +689,7 @@ vmb_channel_restore(struct vmb_channel *ch, const void *chunk, size_t size)
 	if (!ch->is_server)
 		return -ENOTSUP;
 	if (atomic_load(&ch->state) != VMB_CHANNEL_DISABLED || ch->linked ||
-	    atomic_load(&ch->tx_pending) != 0 || ch->rx_restore != NULL ||
-	    ch->cfg.save_packet == NULL || ch->cfg.restore_packet == NULL)
+	    atomic_load(&ch->tx_pending) != 0 || ch->rx_restore != NULL)
 		return -EPERM;
 	if (chunk == NULL)
 		return -EINVAL;
@@ -732,7 +740,9 @@ vmb_channel_restore(struct vmb_channel *ch, const void *chunk, size_t size)
 		r->staged = n;
 		r->staged_cap = cap;
 	}
-	memcpy(r->staged + r->staged_len, payload, info.payload_len);
+	/* An empty chunk stages nothing (r->staged may still be NULL: no pointer arithmetic). */
+	if (info.payload_len)
+		memcpy(r->staged + r->staged_len, payload, info.payload_len);
 	r->staged_len += info.payload_len;
 	r->next_seq = info.seq + 1;
 	r->have_channel = scratch.have_channel;

@@ -118,6 +118,41 @@ const struct vmb_guest_mem *vmb_bus_conn_memory(const struct vmb_bus_conn *c);
 /** A stable number for the connection (for logs). */
 uint32_t vmb_bus_conn_id(const struct vmb_bus_conn *c);
 
+/* ---- servicing: replacing the host process ---- */
+
+/**
+ * Hand the host over to a successor process (the same or a newer build) through @p sock, a
+ * connected UNIX stream socket (e.g. one end of a socketpair the successor inherited). Every
+ * open channel is paused and saved (the VSPs' save callbacks run); then the connections,
+ * offers, GPADLs, half-built GPADLs, half-received messages, each channel's save stream and
+ * every descriptor (listening socket, guest sockets, guest memory, eventfds) go to the
+ * successor, which acknowledges once it has taken everything over. The guests keep their
+ * connections and see only a pause. Afterwards this host no longer serves (poll returns
+ * -ESHUTDOWN): release it with vmb_bus_host_abandon(). On failure the channels run again and
+ * this host keeps serving.
+ * @return 0; -EINVAL; -EPERM (already handed off); a channel's save error; -errno of the socket.
+ */
+int vmb_bus_host_service_out(struct vmb_bus_host *h, int sock);
+
+/**
+ * Release a host after vmb_bus_host_service_out() without telling the guests: each open channel
+ * goes to its offer's on_close (remove it from pollers, disable and clean it up: having been
+ * saved, it no longer touches the rings), then our copies of sockets, memory mappings and
+ * eventfds are closed. The socket file stays for the successor.
+ */
+void vmb_bus_host_abandon(struct vmb_bus_host *h);
+
+/**
+ * Take a host over from its predecessor through @p sock. @p offers must be the predecessor's
+ * offers in the same order (their callbacks are this process's). Each open channel is
+ * re-created through its offer's on_open, restored from its save stream (the VSP's restore
+ * callback runs), attached to the same rings (indices re-read from guest memory) and started.
+ * @return 0; -EINVAL; -EPROTO (malformed state); -EXDEV (the offers differ); a channel's
+ *         restore error; -errno.
+ */
+int vmb_bus_host_service_in(const struct vmb_bus_host_config *cfg, const struct vmb_bus_offer *offers,
+			    uint32_t noffers, int sock, struct vmb_bus_host **out);
+
 /* ---- guest ---- */
 
 /** An offer as the guest received it. */

@@ -48,7 +48,8 @@ extern "C" {
 
 /**
  * Start a save. @return 0; -EBADF; -ENOTSUP (client); -EPERM (Disabled, or running: pause
- * first); -EBUSY (a save is already in progress); -ENOMEM.
+ * first, or packets are pending and the save/restore callbacks are not set); -EBUSY (a save is
+ * already in progress); -ENOMEM.
  */
 int vmb_channel_save_begin(struct vmb_channel *ch);
 
@@ -73,8 +74,8 @@ void vmb_channel_save_end(struct vmb_channel *ch);
  * @return 0 when the last chunk was restored (packets re-created through the restore
  *         callback); -EINPROGRESS when this chunk was accepted and more are expected;
  *         -EBADF; -ENOTSUP (client channel, or a stream of a future format version, or an
- *         unknown critical record); -EPERM (not a fresh Disabled server channel, or no
- *         save/restore callbacks); -EPROTO (not a save chunk, or malformed); -EMSGSIZE
+ *         unknown critical record); -EPERM (not a fresh Disabled server channel, or the stream
+ *         has packets and no restore callback is set); -EPROTO (not a save chunk, or malformed); -EMSGSIZE
  *         (truncated or padded chunk); -EBADMSG (CRC mismatch); -EILSEQ (out of order,
  *         duplicated, or missing the first chunk); -EXDEV (chunk of another stream, or a stream
  *         saved from a channel of another interface); the restore callback's error; -ENOMEM.
