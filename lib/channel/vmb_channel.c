@@ -426,8 +426,15 @@ vmb_channel_start(struct vmb_channel *ch)
 	if (atomic_load(&ch->state) == VMB_CHANNEL_DISABLED)
 		return -EPERM;
 	ch->frozen = false; /* resuming after a save: the rings are ours again */
-	if (!atomic_exchange(&ch->paused, false))
+	if (!atomic_exchange(&ch->paused, false)) {
+		/* not paused: undo a vmb_channel_pause_begin() that was not followed by a pause */
+		if (atomic_load(&ch->state) == VMB_CHANNEL_OPENED && !atomic_load(&ch->poisoned) &&
+		    !atomic_load(&ch->active)) {
+			atomic_store(&ch->active, 1);
+			vmb_channel_kick(ch);
+		}
 		return 0;
+	}
 	if (atomic_load(&ch->state) == VMB_CHANNEL_OPENED)
 		run_started(ch);
 	return 0;
@@ -490,6 +497,16 @@ vmb_channel_pause_timeout(struct vmb_channel *ch, int64_t timeout_ns)
 	/* Stay quiesced on timeout: the caller may retry the pause or disable. */
 	vmb_channel_unclaim(ch, false);
 	return rc;
+}
+
+int
+vmb_channel_pause_begin(struct vmb_channel *ch)
+{
+	if (!vmb_channel_valid(ch))
+		return -EBADF;
+	if (atomic_load(&ch->state) == VMB_CHANNEL_OPENED && !atomic_load(&ch->paused))
+		atomic_store(&ch->active, 0); /* the pause's barrier then finds no pass running */
+	return 0;
 }
 
 int

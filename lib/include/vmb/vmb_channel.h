@@ -184,6 +184,10 @@ int vmb_channel_start(struct vmb_channel *ch);
 /** Quiesce (see file comment). On a Disabled channel: come up paused when enabled.
  *  @return 0; -EBADF. Not from callbacks. */
 int vmb_channel_pause(struct vmb_channel *ch);
+/** Begin a pause without waiting: no new poll pass starts on the channel. Pausing many channels
+ *  at once costs one barrier wait instead of one per channel: call this on each, then
+ *  vmb_channel_pause() on each. vmb_channel_start() undoes it. @return 0 or -EBADF. */
+int vmb_channel_pause_begin(struct vmb_channel *ch);
 /** vmb_channel_pause() that gives up after @p timeout_ns waiting for outstanding incoming
  *  completions (the channel stays quiesced but not paused). @return 0 or -ETIMEDOUT. */
 int vmb_channel_pause_timeout(struct vmb_channel *ch, int64_t timeout_ns);
