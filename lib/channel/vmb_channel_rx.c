@@ -267,8 +267,12 @@ vmb_rx_complete(struct vmb_rx *t, const void *buf, uint32_t len)
 		return -EBADF; /* not outstanding: completed twice, or deferred */
 	entered = vmb_channel_enter(ch);
 	if (entered) {
-		/* Holder (inline from the callback, or the pausing thread): write it now, from
-		 * the caller's buffer when nothing is queued ahead. */
+		uint32_t idx;
+		/* Holder (inline from the callback, or the pausing thread): completions this
+		 * thread handed over earlier go first; then write this one now, from the caller's
+		 * buffer when nothing is queued ahead. */
+		while (vmb_mpsc_pop(&ch->rx_done_q, &idx))
+			emit_or_queue(ch, &ch->rx[idx]);
 		if (ch->comp_head != VMB_NONE || !emit(ch, t, buf, len)) {
 			if (len)
 				memcpy(t->comp_buf, buf, len);

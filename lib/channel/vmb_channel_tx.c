@@ -230,10 +230,9 @@ vmb_tx_enqueue(struct vmb_channel *ch, struct vmb_packet *p)
 	VMB_STAT_ADD(ch, tx_queued, 1);
 }
 
-/* Holder: take packets handed over by other threads, then write queued packets while the
- * ring has room and the channel runs. */
-void
-vmb_tx_flush(struct vmb_channel *ch)
+/* Holder: packets handed over by other threads join the FIFO, in the order they were sent. */
+static void
+take_handoffs(struct vmb_channel *ch)
 {
 	uint32_t slot;
 
@@ -242,6 +241,14 @@ vmb_tx_flush(struct vmb_channel *ch)
 		if (p)
 			vmb_tx_enqueue(ch, p);
 	}
+}
+
+/* Holder: take hand-overs, then write queued packets while the ring has room and the channel
+ * runs. */
+void
+vmb_tx_flush(struct vmb_channel *ch)
+{
+	take_handoffs(ch);
 	if (!ch->linked || !atomic_load_explicit(&ch->active, memory_order_relaxed))
 		return;
 	while (ch->txq_head) {
@@ -388,10 +395,12 @@ send_common(struct vmb_packet *p, const void *buf, uint32_t len, uint32_t flags,
 	if (entered) {
 		enum vmb_ring_status rs = VMB_RING_FULL;
 
-		/* Keep order: only bypass the FIFO when nothing waits in it. A holder of a
-		 * channel that is not running (the pausing thread, in on_suspend) queues. */
-		if (ch->txq_head == NULL && vmb_mpsc_empty(&ch->tx_handoff_q) &&
-		    atomic_load_explicit(&ch->active, memory_order_relaxed))
+		/* Keep order: a send this thread handed over earlier (another thread held the
+		 * rings then) goes before this one, so take the hand-overs first, and only bypass
+		 * the FIFO when nothing waits in it. A holder of a channel that is not running
+		 * (the pausing thread, in on_suspend) queues. */
+		take_handoffs(ch);
+		if (ch->txq_head == NULL && atomic_load_explicit(&ch->active, memory_order_relaxed))
 			rs = vmb_tx_write(ch, p, buf);
 		if (rs == VMB_RING_OK) {
 			vmb_tx_written(ch, p);
@@ -399,6 +408,7 @@ send_common(struct vmb_packet *p, const void *buf, uint32_t len, uint32_t flags,
 			memcpy(p->buf, buf, len);
 			p->copied = true;
 			vmb_tx_enqueue(ch, p);
+			vmb_tx_flush(ch); /* what waited ahead of it may fit now */
 		} else {
 			atomic_store(&p->state, VMB_TX_IDLE);
 			atomic_fetch_sub(&ch->tx_pending, 1);

@@ -318,6 +318,81 @@ servicing_cycles(bool interrupt)
 static void test_servicing_poll_mode(void **s) { (void)s; servicing_cycles(false); }
 static void test_servicing_interrupt_mode(void **s) { (void)s; servicing_cycles(true); }
 
+/* Sends from one thread stay in order even when some are handed over (a pass held the rings)
+ * and the next ones find the rings free and go directly (regression: they overtook). */
+static _Atomic uint32_t order_next, order_bad, order_got;
+
+static void
+order_host_process(struct vmb_channel *ch, struct vmb_rx *rx, const void *b, uint32_t l, uint32_t f)
+{
+	uint32_t seq;
+	(void)ch;
+	(void)f;
+	memcpy(&seq, b, l >= 4 ? 4 : 0);
+	if (seq != atomic_load(&order_next))
+		atomic_fetch_add(&order_bad, 1);
+	atomic_store(&order_next, seq + 1);
+	atomic_fetch_add(&order_got, 1);
+	vmb_rx_complete(rx, NULL, 0);
+}
+
+static void
+order_done(struct vmb_packet *p, int status, const void *buf, uint32_t len)
+{
+	(void)status;
+	(void)buf;
+	(void)len;
+	vmb_packet_free(p);
+}
+
+static void
+test_send_order_with_handover(void **s)
+{
+	struct vmb_poller_config pc = {.cpu = -1};
+	struct vmb_guest_mem mem;
+	struct vmb_pair *pair;
+	struct vmb_channel *host, *guest;
+	struct vmb_poller *poller;
+	uint32_t i, n = 20000;
+	time_t t0;
+
+	(void)s;
+	atomic_store(&order_next, 0);
+	assert_int_equal(vmb_mem_create(&mem, 8 << 20, VMB_MEM_MEMFD), 0);
+	assert_int_equal(vmb_pair_create(&mem, false, &pair), 0);
+	assert_int_equal(vmb_channel_alloc(true, &host), 0);
+	assert_int_equal(vmb_channel_alloc(false, &guest), 0);
+	assert_int_equal(vmb_channel_init_set_process_packet(host, order_host_process, NULL), 0);
+	assert_int_equal(vmb_channel_init_set_process_packet(guest, guest_process, NULL), 0);
+	assert_int_equal(vmb_channel_init_set_capacity(guest, 256, 65536), 0);
+	assert_int_equal(vmb_pair_attach(pair, host, guest), 0);
+	assert_int_equal(vmb_channel_enable(host), 0);
+	assert_int_equal(vmb_channel_start(host), 0);
+	assert_int_equal(vmb_channel_enable(guest), 0);
+	assert_int_equal(vmb_poller_create(&pc, &poller), 0);
+	assert_int_equal(vmb_poller_add(poller, host), 0);
+	assert_int_equal(vmb_poller_add(poller, guest), 0);
+	assert_int_equal(vmb_poller_start(poller), 0);
+	for (i = 0; i < n; i++) {
+		struct vmb_packet *p = vmb_packet_alloc(guest);
+		assert_non_null(p);
+		vmb_packet_set_completion(p, order_done);
+		assert_int_equal(vmb_packet_send(p, &i, 4, 0, NULL, 0), 0);
+	}
+	t0 = time(NULL);
+	while (atomic_load(&order_got) < n)
+		assert_true(time(NULL) - t0 < 30);
+	assert_int_equal(atomic_load(&order_bad), 0);
+	assert_int_equal(vmb_poller_stop(poller), 0);
+	vmb_poller_destroy(poller);
+	assert_int_equal(vmb_channel_disable(guest), 0);
+	assert_int_equal(vmb_channel_disable(host), 0);
+	assert_int_equal(vmb_channel_cleanup(guest), 0);
+	assert_int_equal(vmb_channel_cleanup(host), 0);
+	assert_int_equal(vmb_pair_destroy(pair), 0);
+	vmb_mem_destroy(&mem);
+}
+
 static void
 test_poller_arguments(void **s)
 {
@@ -348,6 +423,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_poller_arguments),
+		cmocka_unit_test(test_send_order_with_handover),
 		cmocka_unit_test(test_pause_start_poll_mode),
 		cmocka_unit_test(test_pause_start_interrupt_mode),
 		cmocka_unit_test(test_servicing_poll_mode),
