@@ -61,6 +61,7 @@ struct vmb_bus_host {
 	uint32_t next_conn_id;
 	struct vmb_bus_host_stats stats;
 	bool handed_off;     /* servicing done: the successor serves; only abandon is left */
+	uint64_t blackout_start_ns;
 };
 
 

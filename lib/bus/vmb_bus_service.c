@@ -3,13 +3,17 @@
  *
  * Servicing: hand a running VMBus host over to a successor process (see vmb_bus.h).
  *
- * On the hand-over socket: a fixed header, then every descriptor in batches of SCM_RIGHTS
- * messages, then the state as one byte blob that refers to descriptors by index. The blob holds
- * the offers (identity only: callbacks belong to each process), and per guest connection its
- * state, negotiated version, half-received frame (bytes and descriptors), GPADLs, half-built
- * GPADLs, and per offer whether it is offered, rescinded or open; for an open channel, where
- * its rings are, its eventfds and its channel save stream. The blob is checked as it is read:
- * a successor refuses what does not add up rather than trusting it blindly.
+ * Two phases keep the blackout short. Pre-copy, while the channels still run: the successor
+ * says it is ready; a fixed header, every descriptor (SCM_RIGHTS batches) and the control-plane
+ * state as a blob that refers to descriptors by index: the offers (identity only: callbacks
+ * belong to each process), and per guest connection its state, version, half-received frame
+ * (bytes and descriptors), GPADLs, half-built GPADLs, and per offer whether it is offered,
+ * rescinded or open, with an open channel's ring location and eventfds. The successor maps
+ * memory and rings and allocates and prepares its channels, then says it is prepared. Nothing
+ * of that can change meanwhile: the old host's control thread is here, not serving messages.
+ * Blackout: the old host stops and saves every open channel and sends the save streams, in the
+ * order of the pre-copy; the successor restores, opens and starts each, and acknowledges.
+ * Everything read is checked: a successor refuses what does not add up.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vmb/vmb_save.h>
@@ -24,7 +29,9 @@
 #include "vmb_bus_host_priv.h"
 
 #define SVC_MAGIC 0x48424d56u /* "VMBH" */
-#define SVC_READY 0x59444552u /* "REDY": the successor runs and waits for the state */
+#define SVC_READY 0x59444552u    /* "REDY": the successor runs and waits for the state */
+#define SVC_PREPARED 0x50455250u /* "PREP": pre-copy taken; the blackout may begin */
+#define SVC_ABORT UINT64_MAX     /* in place of the streams' length: the old host gave up */
 #define SVC_VERSION 1u
 #define SVC_FD_BATCH 64u
 #define SVC_TIMEOUT_MS 10000
@@ -317,7 +324,7 @@ save_channel(struct vmb_channel *ch, struct blob *b)
 }
 
 static void
-put_conn(struct vmb_bus_host *h, struct vmb_bus_conn *c, struct blob *b, int *rc)
+put_conn(struct vmb_bus_host *h, struct vmb_bus_conn *c, struct blob *b)
 {
 	uint32_t i, n = 0;
 
@@ -366,9 +373,30 @@ put_conn(struct vmb_bus_host *h, struct vmb_bus_conn *c, struct blob *b, int *rc
 		put32(b, hc->txbr);
 		put_fd(b, hc->link.wait_fd);
 		put_fd(b, hc->link.signal_fd);
-		if (*rc == 0)
-			*rc = save_channel(hc->ch, b);
 	}
+}
+
+/* The blackout: stop every open channel at once (one barrier wait, not one per channel), then
+ * pause and save each, in pre-copy order. */
+static int
+save_all(struct vmb_bus_host *h, struct blob *b)
+{
+	uint32_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < h->cfg.max_guests; i++) {
+		struct vmb_bus_conn *c = h->conns[i];
+		for (j = 0; c && j < h->noffers; j++)
+			if (c->chans[j].open)
+				vmb_channel_pause_begin(c->chans[j].ch);
+	}
+	for (i = 0; rc == 0 && i < h->cfg.max_guests; i++) {
+		struct vmb_bus_conn *c = h->conns[i];
+		for (j = 0; c && rc == 0 && j < h->noffers; j++)
+			if (c->chans[j].open)
+				rc = save_channel(c->chans[j].ch, b);
+	}
+	return rc ? rc : b->bad ? -ENOMEM : 0;
 }
 
 /* A failed hand-over: the channels we paused run again, and we keep serving. */
@@ -384,37 +412,34 @@ resume_all(struct vmb_bus_host *h)
 	}
 }
 
+static int
+recv_word(int sock, uint32_t want)
+{
+	uint32_t w = 0;
+	int rc = recv_all(sock, &w, sizeof(w));
+	return rc ? rc : w == want ? 0 : -EPROTO;
+}
+
 int
 vmb_bus_host_service_out(struct vmb_bus_host *h, int sock)
 {
-	struct blob b = {0};
+	struct blob b = {0}, streams = {0};
 	struct svc_hdr hdr = {.magic = SVC_MAGIC, .version = SVC_VERSION};
+	uint64_t len;
 	uint32_t i;
-	int rc = 0;
+	int rc;
 
 	if (h == NULL || sock < 0)
 		return -EINVAL;
 	if (h->handed_off)
 		return -EPERM;
-	/* The successor announces itself first: its start-up (exec, loading) must not be part of
-	 * the blackout, which begins when we pause the channels below. */
-	{
-		uint32_t ready = 0;
-		rc = recv_all(sock, &ready, sizeof(ready));
-		if (rc == 0 && ready != SVC_READY)
-			rc = -EPROTO;
-		if (rc)
-			return rc;
-	}
-	/* Stop the polling of every open channel at once; each pause below then finds its
-	 * channel already idle instead of waiting out a poll round per channel. */
-	for (i = 0; i < h->cfg.max_guests; i++) {
-		struct vmb_bus_conn *c = h->conns[i];
-		uint32_t j;
-		for (j = 0; c && j < h->noffers; j++)
-			if (c->chans[j].open)
-				vmb_channel_pause_begin(c->chans[j].ch);
-	}
+	/* The successor announces itself first: its start-up (exec, loading) is no part of the
+	 * blackout. */
+	rc = recv_word(sock, SVC_READY);
+	if (rc)
+		return rc;
+
+	/* Pre-copy: the control-plane state, while the channels run. */
 	put_fd(&b, h->lsock);
 	for (i = 0; i < h->noffers; i++) {
 		const struct vmb_bus_offer *o = &h->offers[i];
@@ -429,34 +454,50 @@ vmb_bus_host_service_out(struct vmb_bus_host *h, int sock)
 		if (h->conns[i] == NULL)
 			continue;
 		hdr.nconns++;
-		put_conn(h, h->conns[i], &b, &rc);
+		put_conn(h, h->conns[i], &b);
 	}
-	if (rc == 0 && b.bad)
-		rc = -ENOMEM;
 	hdr.noffers = h->noffers;
 	hdr.nfds = b.nfds;
 	hdr.next_conn_id = h->next_conn_id;
 	hdr.blob_len = b.len;
-	if (rc == 0)
-		rc = send_all(sock, &hdr, sizeof(hdr));
+	rc = b.bad ? -ENOMEM : send_all(sock, &hdr, sizeof(hdr));
 	for (i = 0; rc == 0 && i < b.nfds; i += SVC_FD_BATCH)
 		rc = send_fds(sock, b.fds + i, b.nfds - i < SVC_FD_BATCH ? b.nfds - i : SVC_FD_BATCH);
 	if (rc == 0)
 		rc = send_all(sock, b.p, b.len);
-	if (rc == 0) {
-		/* wait for the successor's word: it has taken everything over */
-		uint32_t ack = 0;
-		rc = recv_all(sock, &ack, sizeof(ack));
-		if (rc == 0 && ack != SVC_MAGIC)
-			rc = -EPROTO;
-	}
+	if (rc == 0)
+		rc = recv_word(sock, SVC_PREPARED);
 	blob_free(&b, false); /* the descriptors are ours: the blob only listed them */
+	if (rc)
+		return rc; /* nothing was paused: we simply keep serving */
+
+	/* Blackout: stop, save, send the streams; the successor restores and acknowledges. */
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		h->blackout_start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+	rc = save_all(h, &streams);
+	len = rc ? SVC_ABORT : streams.len;
+	if (send_all(sock, &len, sizeof(len)) != 0 && rc == 0)
+		rc = -EPIPE;
+	if (rc == 0)
+		rc = send_all(sock, streams.p, streams.len);
+	if (rc == 0)
+		rc = recv_word(sock, SVC_MAGIC);
+	blob_free(&streams, false);
 	if (rc) {
 		resume_all(h);
 		return rc;
 	}
 	h->handed_off = true;
 	return 0;
+}
+
+uint64_t
+vmb_bus_host_blackout_start_ns(const struct vmb_bus_host *h)
+{
+	return h ? h->blackout_start_ns : 0;
 }
 
 void
@@ -520,21 +561,20 @@ restore_stream(struct vmb_channel *ch, const uint8_t *p, size_t len)
 	return rc;
 }
 
+/* Pre-copy: map the rings and have the VSP allocate and configure the channel. */
 static int
 take_chan(struct vmb_bus_host *h, struct vmb_bus_conn *c, uint32_t i, struct blob *b)
 {
 	struct host_chan *hc = &c->chans[i];
 	const struct vmb_gpadl *g;
 	struct vmb_channel *ch;
-	uint32_t stream_len;
 	int rc;
 
 	hc->ring_gpadl = get32(b);
 	hc->txbr = get32(b);
 	hc->link.wait_fd = get_fd(b);
 	hc->link.signal_fd = get_fd(b);
-	stream_len = get32(b);
-	if (b->bad || stream_len > b->len - b->off)
+	if (b->bad)
 		return -EPROTO;
 	g = vmb_gpadl_find(&c->gpadls, hc->ring_gpadl);
 	if (g == NULL || hc->txbr < 2 || hc->txbr > g->page_count - 2)
@@ -551,14 +591,26 @@ take_chan(struct vmb_bus_host *h, struct vmb_bus_conn *c, uint32_t i, struct blo
 		return -ENOMEM;
 	hc->ch = ch;
 	hc->open = true;
-	rc = restore_stream(ch, b->p + b->off, stream_len);
+	return vmb_channel_prepare(ch); /* tables now, not during the blackout */
+}
+
+/* Blackout: restore the channel from its stream, open it on the same rings, start it. */
+static int
+finish_chan(struct host_chan *hc, struct blob *b)
+{
+	uint32_t stream_len = get32(b);
+	int rc;
+
+	if (b->bad || stream_len > b->len - b->off)
+		return -EPROTO;
+	rc = restore_stream(hc->ch, b->p + b->off, stream_len);
 	b->off += stream_len;
 	if (rc == 0)
-		rc = vmb_channel_set_transport(ch, &vmb_bus_host_ops, hc);
+		rc = vmb_channel_set_transport(hc->ch, &vmb_bus_host_ops, hc);
 	if (rc == 0)
-		rc = vmb_channel_enable(ch); /* maps nothing new: link_open on the same rings */
+		rc = vmb_channel_enable(hc->ch); /* link_open on the same rings */
 	if (rc == 0)
-		rc = vmb_channel_start(ch);
+		rc = vmb_channel_start(hc->ch);
 	return rc;
 }
 
@@ -743,13 +795,39 @@ vmb_bus_host_service_in(const struct vmb_bus_host_config *cfg, const struct vmb_
 		rc = -EPROTO;
 		goto fail;
 	}
+	blob_free(&b, true); /* descriptors nobody took (none when the state adds up) */
 	{
+		uint32_t word = SVC_PREPARED;
+		uint64_t len = 0;
+		rc = send_all(sock, &word, sizeof(word));
+		if (rc == 0)
+			rc = recv_all(sock, &len, sizeof(len));
+		if (rc == 0 && (len == SVC_ABORT || len > 1ull << 32))
+			rc = len == SVC_ABORT ? -ECANCELED : -EPROTO;
+		if (rc == 0 && (b.p = malloc(len + 1)) == NULL)
+			rc = -ENOMEM;
+		if (rc == 0)
+			rc = recv_all(sock, b.p, len);
+		b.len = len;
+		b.off = 0;
+	}
+	/* the blackout: every open channel, in pre-copy order */
+	for (i = 0; rc == 0 && i < hdr.nconns; i++) {
+		struct vmb_bus_conn *c = h->conns[i];
+		uint32_t j;
+		for (j = 0; rc == 0 && j < h->noffers; j++)
+			if (c->chans[j].open)
+				rc = finish_chan(&c->chans[j], &b);
+	}
+	if (rc == 0 && b.off != b.len)
+		rc = -EPROTO;
+	if (rc == 0) {
 		uint32_t ack = SVC_MAGIC;
 		rc = send_all(sock, &ack, sizeof(ack));
-		if (rc)
-			goto fail;
 	}
-	blob_free(&b, true); /* descriptors nobody took (none when the state adds up) */
+	if (rc)
+		goto fail;
+	blob_free(&b, false);
 	*out = h;
 	return 0;
 fail:

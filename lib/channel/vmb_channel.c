@@ -375,6 +375,17 @@ vmb_channel_detach_transport(struct vmb_channel *ch)
 	ch->tctx = NULL;
 }
 
+int
+vmb_channel_prepare(struct vmb_channel *ch)
+{
+	int rc = init_phase(ch);
+
+	if (rc)
+		return rc;
+	rc = vmb_tx_init(ch);
+	return rc ? rc : vmb_rx_init(ch);
+}
+
 /* ---- state machine ---- */
 
 int

@@ -267,12 +267,12 @@ host_main(const char *path, int remaining, int status_fd, int handoff_fd)
 				_exit(127);
 			}
 			close(sv[1]);
-			/* the blackout starts when service_out pauses (after the successor's
-			 * ready word); stamped here, a few microseconds early */
-			say(status_fd, "pause-us %ld %ld\n", now_us(), 0);
 			rc = vmb_bus_host_service_out(h, sv[0]);
 			if (rc)
 				FAIL("service_out: %s", strerror(-rc));
+			/* the blackout began when service_out paused, after the pre-copy */
+			say(status_fd, "pause-us %ld %ld\n",
+			    (long)(vmb_bus_host_blackout_start_ns(h) / 1000), 0);
 			vmb_bus_host_abandon(h);
 			close(sv[0]);
 			vmb_poller_stop(host_poller);
@@ -467,7 +467,8 @@ int
 main(int argc, char **argv)
 {
 	char path[108], line[256], a_st[16], a_ch[16];
-	long pause_us = 0, blackout_max = 0, blackout_sum = 0, nblackout = 0;
+	static long pauses[4096], starts[4096];
+	long blackout_max = 0, blackout_sum = 0, nblackout = 0, npause = 0, nstart = 0;
 	int handovers = 100, status[2], served = 0, guest_ok = 0, reports = 0, st, i;
 	long final_pid = 0, pending = -1, max_gap = 0;
 	pid_t host, guests[2];
@@ -519,20 +520,30 @@ main(int argc, char **argv)
 		if (sscanf(line, "serving %ld %ld", &pid, &rem) == 2)
 			served++;
 		else if (sscanf(line, "pause-us %ld %ld", &pid, &rem) == 2)
-			pause_us = pid;
-		else if (sscanf(line, "started-us %ld %ld", &pid, &rem) == 2) {
-			long b = pid - pause_us;
-			blackout_sum += b;
-			nblackout++;
-			if (b > blackout_max)
-				blackout_max = b;
-		}
+			pauses[npause < 4096 ? npause++ : npause - 1] = pid;
+		else if (sscanf(line, "started-us %ld %ld", &pid, &rem) == 2)
+			starts[nstart < 4096 ? nstart++ : nstart - 1] = pid;
 		else if (sscanf(line, "final %ld %ld", &pid, &rem) == 2)
 			final_pid = pid;
 		else
 			FAIL("unexpected status line: %s", line);
 	}
 	usleep(200000); /* traffic on the last host too */
+	/* the last hand-over's pause stamp may come after the successor said it runs */
+	deadline = now_s() + 5;
+	while (npause < nstart && read_line(sf, line, sizeof(line), deadline) == 0) {
+		long a, b;
+		if (sscanf(line, "pause-us %ld %ld", &a, &b) == 2)
+			pauses[npause++] = a;
+	}
+	/* hand-over i: the i-th old host paused, the i-th successor ran */
+	for (i = 0; i < npause && i < nstart; i++) {
+		long b = starts[i] - pauses[i];
+		blackout_sum += b;
+		nblackout++;
+		if (b > blackout_max)
+			blackout_max = b;
+	}
 	for (i = 0; i < 2; i++)
 		kill(guests[i], SIGTERM);
 	for (i = 0; i < 2; i++) {

@@ -134,6 +134,10 @@ uint32_t vmb_bus_conn_id(const struct vmb_bus_conn *c);
  */
 int vmb_bus_host_service_out(struct vmb_bus_host *h, int sock);
 
+/** CLOCK_MONOTONIC time (ns) at which the last vmb_bus_host_service_out() began pausing the
+ *  channels: the start of the blackout, after the pre-copy. 0 if none. */
+uint64_t vmb_bus_host_blackout_start_ns(const struct vmb_bus_host *h);
+
 /**
  * Release a host after vmb_bus_host_service_out() without telling the guests: each open channel
  * goes to its offer's on_close (remove it from pollers, disable and clean it up: having been

@@ -173,6 +173,11 @@ int vmb_channel_init_set_error_callback(struct vmb_channel *ch, vmb_channel_erro
 int vmb_channel_init_set_save_restore(struct vmb_channel *ch, vmb_save_packet_fn save,
 				      vmb_restore_packet_fn restore);
 
+/** Allocate the channel's tables now rather than at enable (init phase; sizes are fixed from
+ *  here), so that a later restore and enable allocate nothing: what a successor host does
+ *  before the blackout of a hand-over. @return 0, -EBADF, -EPERM, -ENOMEM. */
+int vmb_channel_prepare(struct vmb_channel *ch);
+
 /* ---- runtime ---- */
 
 /** Enable (Disabled -> Enabled). The transport (vmb_pair, bus) opens it later.
