@@ -2,7 +2,7 @@
  * Copyright (c) 2026 vmbchan authors
  *
  * vmb-inspect: a debugging tool for one VMBus ring stored in a file or a memfd (for instance
- * /proc/<pid>/fd/<n> of a running process). The ring lies contiguously at a byte offset: the
+ * /proc/<pid>/fd/<n> of a running process), and for channel save streams. The ring lies contiguously at a byte offset: the
  * 4 KiB control page, then the data area of D bytes. The data area is mapped once (not double
  * mapped), so wrapping packets take the library's split paths: bounce copies on read, two-piece
  * spans on write.
@@ -12,8 +12,12 @@
  *           reported precisely instead of crashing the tool.
  *   write   appends packets with the library's writer and commits them in one batch.
  *   format  creates (or truncates) a file holding a freshly formatted ring.
+ *   save    decodes a saved channel stream (chunks back to back, as a save loop writes them):
+ *           every chunk header and record, checked with the rules vmb_channel_restore()
+ *           applies, each problem named with the error restore would return.
  *
- * Exit codes: 0 success, 1 operational error, 2 usage error, 3 the ring is corrupt.
+ * Exit codes: 0 success, 1 operational error, 2 usage error, 3 the ring is corrupt or the
+ * stream malformed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +31,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <vmb/vmb_channel.h>
 #include <vmb/vmb_packet.h>
 #include <vmb/vmb_ring.h>
+#include <vmb/vmb_save.h>
+#include <vmb/vmb_save_format.h>
 
 #define PROG "vmb-inspect"
 
@@ -49,7 +56,7 @@ enum {
 /* Options                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
-enum command { CMD_SHOW, CMD_WRITE, CMD_FORMAT };
+enum command { CMD_SHOW, CMD_WRITE, CMD_FORMAT, CMD_SAVE };
 
 enum opt_id {
 	OPT_OFFSET = 256,
@@ -81,6 +88,7 @@ enum opt_id {
 	 OPT_BIT(OPT_RC) | OPT_BIT(OPT_PAYLOAD) | OPT_BIT(OPT_PAYLOAD_TEXT) | OPT_BIT(OPT_GPA) |   \
 	 OPT_BIT(OPT_XFER) | OPT_BIT(OPT_SET_ID) | OPT_BIT(OPT_COUNT))
 #define FORMAT_OPTS OPT_BIT(OPT_SIZE)
+#define SAVE_OPTS (OPT_BIT(OPT_HEX) | OPT_BIT(OPT_JSON))
 
 static const struct option long_opts[] = {
     {"offset", required_argument, NULL, OPT_OFFSET},
@@ -145,11 +153,12 @@ static const char usage_fmt[] =
     "                          [--gpa LEN:OFS:PFN[,PFN...]]... [--xfer LEN:OFS]...\n"
     "                          [--set-id N] [--count N]\n"
     "       " PROG " format FILE [--size D]\n"
+    "       " PROG " save FILE [--json] [--hex]\n"
     "\n"
     "Inspect or modify one VMBus ring stored in FILE (a regular file, or a memfd\n"
     "such as /proc/PID/fd/N): a 4096-byte control page at byte --offset (a multiple\n"
     "of 8), then a data area of D bytes (a multiple of 4096; default: the rest of\n"
-    "the file).\n"
+    "the file). Or decode a channel save stream (save).\n"
     "\n"
     "  show    list the control words and the packets from read_index to\n"
     "          write_index, validated by the library's reader and decoder.\n"
@@ -166,9 +175,17 @@ static const char usage_fmt[] =
     "          --rc        ask for a completion (flag 0x1)\n"
     "  format  create or truncate FILE to 4096 + D bytes (default D %d)\n"
     "          and format the control page (interrupt_mask 1).\n"
+    "  save    decode a saved channel stream: its chunks back to back, as a save\n"
+    "          loop writes them (doc/save-format.md). Prints every chunk header\n"
+    "          (CRC checked) and record (channel, packets, completions, end);\n"
+    "          checks the stream as vmb_channel_restore() would and names each\n"
+    "          problem with the error restore returns for it.\n"
+    "          --hex       dump message, VSP and completion bytes in full\n"
+    "                      (default: the first 16 bytes)\n"
+    "          --json      print one JSON object\n"
     "\n"
     "Numbers take 0x prefixes. Exit codes: 0 ok, 1 operational error, 2 usage error,\n"
-    "3 corrupt ring.\n";
+    "3 corrupt ring or malformed stream.\n";
 
 static void
 usage(FILE *f)
@@ -492,8 +509,9 @@ check_command_opts(struct inspect_opts *o)
 	    [CMD_SHOW] = SHOW_OPTS,
 	    [CMD_WRITE] = WRITE_OPTS,
 	    [CMD_FORMAT] = FORMAT_OPTS,
+	    [CMD_SAVE] = SAVE_OPTS,
 	};
-	static const char *const names[] = {"show", "write", "format"};
+	static const char *const names[] = {"show", "write", "format", "save"};
 	uint32_t extra = o->seen & ~allowed[o->cmd];
 
 	if (extra)
@@ -513,6 +531,8 @@ parse_command(const char *s, enum command *cmd)
 		*cmd = CMD_WRITE;
 	else if (strcmp(s, "format") == 0)
 		*cmd = CMD_FORMAT;
+	else if (strcmp(s, "save") == 0)
+		*cmd = CMD_SAVE;
 	else
 		return usage_error("unknown command '%s'", s);
 	return 0;
@@ -535,7 +555,7 @@ parse_args(int argc, char **argv, struct inspect_opts *o)
 			return rc;
 	}
 	if (argc - optind < 1)
-		return usage_error("missing command (show, write or format)");
+		return usage_error("missing command (show, write, format or save)");
 	rc = parse_command(argv[optind], &o->cmd);
 	if (rc)
 		return rc;
@@ -1364,6 +1384,812 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* save: a saved channel stream                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Largest stream file read. */
+#define SAVE_MAX_FILE (1ull << 30)
+/** Bytes of message, VSP and completion data previewed without --hex. */
+#define SAVE_PREVIEW 16u
+/** Problems kept for the report (all are counted). */
+#define SAVE_MAX_PROBLEMS 64u
+
+#define SAVE_PAD8(x) (((uint64_t)(x) + 7u) & ~(uint64_t)7u)
+
+/** What vmb_channel_restore() would answer for a problem (doc/save-format.md). */
+enum save_class {
+	SC_EMSGSIZE,    /* truncated or padded chunk */
+	SC_EBADMSG,     /* CRC mismatch */
+	SC_EILSEQ,      /* order, duplicate, missing first chunk */
+	SC_EXDEV,       /* chunk of another stream */
+	SC_ENOTSUP,     /* future major version, unknown critical record */
+	SC_EPROTO,      /* not a save chunk, or malformed */
+	SC_EINPROGRESS, /* the stream ends before its last chunk */
+	SC_EEXIST,      /* vmb_packet_restore(): a transaction slot restored twice */
+};
+
+static const char *const save_class_name[] = {
+    [SC_EMSGSIZE] = "EMSGSIZE", [SC_EBADMSG] = "EBADMSG",   [SC_EILSEQ] = "EILSEQ",
+    [SC_EXDEV] = "EXDEV",       [SC_ENOTSUP] = "ENOTSUP",   [SC_EPROTO] = "EPROTO",
+    [SC_EINPROGRESS] = "EINPROGRESS", [SC_EEXIST] = "EEXIST",
+};
+
+struct save_problem {
+	uint64_t offset; /* file offset */
+	int64_t chunk;   /* -1: none */
+	int64_t record;  /* -1: none (index within the chunk) */
+	enum save_class cls;
+	char reason[200];
+};
+
+struct save_walk {
+	const struct inspect_opts *o;
+	const uint8_t *file;
+	size_t size;
+	/* stream */
+	uint32_t chunks;
+	uint64_t stream_id;
+	uint32_t next_seq;
+	bool saw_last;
+	bool have_channel;
+	struct vmb_save_channel_v1 chan;
+	bool saw_end;
+	uint32_t packets, queued, inflight, completions, unknown;
+	uint8_t *slots; /* bitmap of transaction slots seen (sized by the channel record) */
+	uint32_t nslots;
+	/* where we are */
+	int64_t chunk, record;
+	uint64_t chunk_off;
+	bool json_rec_open; /* a JSON record object is open (its decoded part pending) */
+	/* findings */
+	struct save_problem problems[SAVE_MAX_PROBLEMS];
+	uint32_t nproblems;
+};
+
+static void save_problem(struct save_walk *w, uint64_t offset, enum save_class cls, const char *fmt,
+			 ...) __attribute__((format(printf, 4, 5)));
+
+/** Record a problem at file @p offset; in text mode it is printed where it is found. */
+static void
+save_problem(struct save_walk *w, uint64_t offset, enum save_class cls, const char *fmt, ...)
+{
+	struct save_problem pb = {.offset = offset, .chunk = w->chunk, .record = w->record,
+				  .cls = cls};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pb.reason, sizeof(pb.reason), fmt, ap);
+	va_end(ap);
+	if (w->nproblems < SAVE_MAX_PROBLEMS)
+		w->problems[w->nproblems] = pb;
+	w->nproblems++;
+	if (!w->o->json)
+		printf("    !! @%" PRIu64 ": %s (restore: -%s)\n", offset, pb.reason,
+		       save_class_name[cls]);
+}
+
+/** Hex of @p n bytes, all of them with --hex, else the first SAVE_PREVIEW. */
+static void
+save_hex(const struct save_walk *w, const uint8_t *p, uint32_t n)
+{
+	uint32_t shown = w->o->hex || n <= SAVE_PREVIEW ? n : SAVE_PREVIEW, i;
+
+	for (i = 0; i < shown; i++)
+		printf("%s%02x", w->o->json || i == 0 ? "" : " ", p[i]);
+	if (!w->o->json && shown < n)
+		printf(" ... (+%" PRIu32 " bytes)", n - shown);
+}
+
+/** "name N bytes: hex" (text) or ,"name_len":N,"name_hex":"..." (JSON). */
+static void
+save_bytes(const struct save_walk *w, const char *name, const uint8_t *p, uint32_t n)
+{
+	if (w->o->json) {
+		printf(",\"%s_len\":%" PRIu32 ",\"%s_hex\":\"", name, n, name);
+		save_hex(w, p, n);
+		printf("\"");
+		return;
+	}
+	printf("      %s %" PRIu32 " byte(s)%s", name, n, n ? ": " : "");
+	save_hex(w, p, n);
+	putchar('\n');
+}
+
+static void
+save_guid(const uint8_t g[16])
+{
+	printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[0], g[1],
+	       g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+	       g[15]);
+}
+
+static const char *
+save_tag_name(uint16_t tag)
+{
+	switch (tag) {
+	case VMB_SAVE_TAG_CHANNEL:
+		return "channel";
+	case VMB_SAVE_TAG_PACKET:
+		return "packet";
+	case VMB_SAVE_TAG_COMPLETION:
+		return "completion";
+	case VMB_SAVE_TAG_END:
+		return "end";
+	default:
+		return "unknown";
+	}
+}
+
+/* ---- records ---- */
+
+static void
+save_channel_rec(struct save_walk *w, const uint8_t *v, uint32_t len, uint64_t at, bool first,
+		 size_t rec_off)
+{
+	struct vmb_save_channel_v1 c;
+
+	if (w->have_channel || !first || rec_off != 0)
+		save_problem(w, at, SC_EPROTO,
+			     "channel record out of place: it is the first record of the first "
+			     "chunk, once");
+	if (len < sizeof(c)) {
+		save_problem(w, at, SC_EPROTO, "channel record of %" PRIu32 " bytes, want >= %zu",
+			     len, sizeof(c));
+		return;
+	}
+	memcpy(&c, v, sizeof(c));
+	if (c.role != 1)
+		save_problem(w, at, SC_EPROTO, "channel role %" PRIu32 ": not a server (1)", c.role);
+	if (!w->have_channel) {
+		w->have_channel = true;
+		w->chan = c;
+		/* The library caps tx_capacity at 65536; a larger claim is checked without it. */
+		w->nslots = c.tx_capacity <= 65536 ? c.tx_capacity : 0;
+		w->slots = calloc(w->nslots / 8 + 1, 1);
+		if (w->slots == NULL)
+			w->nslots = 0;
+	}
+	if (w->o->json) {
+		printf(",\"channel\":{\"role\":%" PRIu32 ",\"max_packet\":%" PRIu32
+		       ",\"max_ext_data\":%" PRIu32 ",\"max_ext_chain\":%" PRIu32 ",\"if_type\":\"",
+		       c.role, c.max_packet, c.max_ext_data, c.max_ext_chain);
+		save_guid(c.if_type);
+		printf("\",\"if_instance\":\"");
+		save_guid(c.if_instance);
+		printf("\",\"packets\":%" PRIu32 ",\"completions\":%" PRIu32, c.packets,
+		       c.completions);
+		if (c.read_cursor == UINT32_MAX)
+			printf(",\"read_cursor\":null");
+		else
+			printf(",\"read_cursor\":%" PRIu32, c.read_cursor);
+		if (c.read_committed == UINT32_MAX)
+			printf(",\"read_committed\":null");
+		else
+			printf(",\"read_committed\":%" PRIu32, c.read_committed);
+		printf(",\"tx_capacity\":%" PRIu32 "}", c.tx_capacity);
+		return;
+	}
+	printf("      role %" PRIu32 "%s max_packet %" PRIu32 " max_ext_data %" PRIu32
+	       " max_ext_chain %" PRIu32 " tx_capacity %" PRIu32 "\n",
+	       c.role, c.role == 1 ? " (server)" : "", c.max_packet, c.max_ext_data,
+	       c.max_ext_chain, c.tx_capacity);
+	printf("      if_type ");
+	save_guid(c.if_type);
+	printf(" if_instance ");
+	save_guid(c.if_instance);
+	printf("\n      packets %" PRIu32 " completions %" PRIu32, c.packets, c.completions);
+	if (c.read_cursor == UINT32_MAX)
+		printf(" read_cursor none (incoming ring not attached)");
+	else
+		printf(" read_cursor %" PRIu32 " read_committed %" PRIu32, c.read_cursor,
+		       c.read_committed);
+	putchar('\n');
+}
+
+/** Check the library part against the rules of restore (and the saving channel's limits). */
+static bool
+save_lib_check(struct save_walk *w, const struct vmb_save_lib_v1 *l, uint32_t lib_len,
+	       uint64_t at)
+{
+	uint64_t need;
+	uint32_t slot = (uint32_t)l->xid - 1;
+	bool ok = true;
+
+	if (l->version != 1) {
+		save_problem(w, at, SC_EPROTO, "library part version %u, want 1", l->version);
+		ok = false;
+	}
+	if (l->hdr_size < sizeof(*l) || l->hdr_size > lib_len) {
+		save_problem(w, at, SC_EPROTO,
+			     "library header size %u: below %zu or past the library part (%" PRIu32
+			     " bytes)",
+			     l->hdr_size, sizeof(*l), lib_len);
+		return false;
+	}
+	if (l->state != VMB_SAVE_PKT_QUEUED && l->state != VMB_SAVE_PKT_INFLIGHT) {
+		save_problem(w, at, SC_EPROTO, "packet state %" PRIu32 ": neither queued (1) nor "
+					       "in flight (2)", l->state);
+		ok = false;
+	}
+	if (l->send_flags & ~VMB_SEND_WAIT_FOR_COMPLETION) {
+		save_problem(w, at, SC_EPROTO, "unknown send flags 0x%" PRIx32, l->send_flags);
+		ok = false;
+	}
+	if (l->ext_count && !(l->send_flags & VMB_SEND_WAIT_FOR_COMPLETION)) {
+		save_problem(w, at, SC_EPROTO, "external data without wait-for-completion");
+		ok = false;
+	}
+	if (l->state == VMB_SAVE_PKT_INFLIGHT &&
+	    (l->inline_len || !(l->send_flags & VMB_SEND_WAIT_FOR_COMPLETION))) {
+		save_problem(w, at, SC_EPROTO, "in-flight packet with message bytes or without "
+					       "wait-for-completion");
+		ok = false;
+	}
+	if ((uint32_t)l->xid == 0 || (l->xid >> 32) == 0) {
+		save_problem(w, at, SC_EPROTO, "transaction id 0x%" PRIx64 ": slot and generation "
+					       "must be non-zero", l->xid);
+		ok = false;
+	} else if (w->have_channel && slot >= w->chan.tx_capacity) {
+		save_problem(w, at, SC_EPROTO, "transaction slot %" PRIu32 " beyond the channel's "
+					       "tx_capacity %" PRIu32, slot, w->chan.tx_capacity);
+		ok = false;
+	} else if (slot < w->nslots) {
+		if (w->slots[slot / 8] & (1u << (slot % 8)))
+			save_problem(w, at, SC_EEXIST,
+				     "transaction slot %" PRIu32 " (xid 0x%" PRIx64 ") appears twice",
+				     slot, l->xid);
+		w->slots[slot / 8] |= (uint8_t)(1u << (slot % 8));
+	}
+	if (w->have_channel &&
+	    (l->inline_len > w->chan.max_packet || l->ext_count > w->chan.max_ext_chain ||
+	     l->pfn_count > w->chan.max_ext_data / VMB_PAGE_SIZE + w->chan.max_ext_chain)) {
+		save_problem(w, at, SC_EPROTO, "message, range or page counts beyond the channel's "
+					       "limits");
+		ok = false;
+	}
+	need = (uint64_t)l->hdr_size + (uint64_t)l->ext_count * sizeof(struct vmb_save_range_v1) +
+	       (uint64_t)l->pfn_count * 8 + l->inline_len;
+	if (need != lib_len) {
+		save_problem(w, at, SC_EPROTO,
+			     "library part of %" PRIu32 " bytes, but header %u + %" PRIu32
+			     " range(s) * 16 + %" PRIu32 " pfn(s) * 8 + message %" PRIu32 " = %" PRIu64,
+			     lib_len, l->hdr_size, l->ext_count, l->pfn_count, l->inline_len, need);
+		return false;
+	}
+	return ok;
+}
+
+static void
+save_ranges(struct save_walk *w, const struct vmb_save_lib_v1 *l, const uint8_t *lib, uint64_t at)
+{
+	const uint8_t *pfns = lib + l->hdr_size + (size_t)l->ext_count * 16u;
+	uint64_t bytes = 0, used = 0;
+	uint32_t i, j;
+
+	if (w->o->json)
+		printf(",\"ranges\":[");
+	for (i = 0; i < l->ext_count; i++) {
+		struct vmb_save_range_v1 r;
+
+		memcpy(&r, lib + l->hdr_size + (size_t)i * sizeof(r), sizeof(r));
+		if (r.byte_count == 0 || r.byte_offset >= VMB_PAGE_SIZE ||
+		    r.pfn_count != vmb_pkt_pages_spanned(r.byte_offset, r.byte_count))
+			save_problem(w, at, SC_EPROTO,
+				     "range %" PRIu32 ": byte_count %" PRIu32 " byte_offset %" PRIu32
+				     " pfn_count %" PRIu32 " (want count > 0, offset < 4096, %" PRIu32
+				     " page(s))",
+				     i, r.byte_count, r.byte_offset, r.pfn_count,
+				     vmb_pkt_pages_spanned(r.byte_offset, r.byte_count));
+		bytes += r.byte_count;
+		if (w->o->json)
+			printf("%s{\"byte_count\":%" PRIu32 ",\"byte_offset\":%" PRIu32
+			       ",\"pfn_count\":%" PRIu32 ",\"pfns\":[",
+			       i ? "," : "", r.byte_count, r.byte_offset, r.pfn_count);
+		else
+			printf("      range %" PRIu32 ": byte_count %" PRIu32 " byte_offset %" PRIu32
+			       " pfns",
+			       i, r.byte_count, r.byte_offset);
+		for (j = 0; j < r.pfn_count && used < l->pfn_count; j++, used++) {
+			uint64_t pfn;
+			memcpy(&pfn, pfns + used * 8, 8);
+			printf(w->o->json ? "%s%" PRIu64 : "%s0x%" PRIx64,
+			       w->o->json ? (j ? "," : "") : (j ? "," : " "), pfn);
+		}
+		if (j < r.pfn_count)
+			used = UINT64_MAX; /* more page numbers named than present */
+		printf(w->o->json ? "]}" : "\n");
+		if (used == UINT64_MAX)
+			break;
+	}
+	if (w->o->json)
+		printf("]");
+	if (used != l->pfn_count)
+		save_problem(w, at, SC_EPROTO, "the ranges name %s page numbers than pfn_count %" PRIu32,
+			     used > l->pfn_count ? "more" : "fewer", l->pfn_count);
+	if (w->have_channel && bytes > w->chan.max_ext_data)
+		save_problem(w, at, SC_EPROTO, "external data of %" PRIu64 " bytes beyond the "
+					       "channel's max_ext_data %" PRIu32, bytes,
+			     w->chan.max_ext_data);
+}
+
+static void
+save_packet_rec(struct save_walk *w, const uint8_t *v, uint32_t len, uint64_t at)
+{
+	struct vmb_save_packet_v1 ph;
+	struct vmb_save_lib_v1 l;
+	const uint8_t *lib;
+	bool queued;
+
+	if (len < sizeof(ph)) {
+		save_problem(w, at, SC_EPROTO, "packet record of %" PRIu32 " bytes, want >= %zu", len,
+			     sizeof(ph));
+		return;
+	}
+	memcpy(&ph, v, sizeof(ph));
+	if (w->o->json)
+		printf(",\"packet\":{\"lib_len\":%" PRIu32 ",\"vsp_len\":%" PRIu32, ph.lib_len,
+		       ph.vsp_len);
+	if (sizeof(ph) + SAVE_PAD8(ph.lib_len) + ph.vsp_len != len) {
+		save_problem(w, at, SC_EPROTO,
+			     "packet record of %" PRIu32 " bytes, but 8 + library part %" PRIu32
+			     " (padded %" PRIu64 ") + VSP %" PRIu32 " = %" PRIu64,
+			     len, ph.lib_len, SAVE_PAD8(ph.lib_len), ph.vsp_len,
+			     sizeof(ph) + SAVE_PAD8(ph.lib_len) + ph.vsp_len);
+		if (!w->o->json)
+			printf("      lib_len %" PRIu32 " vsp_len %" PRIu32 " (not decoded)\n",
+			       ph.lib_len, ph.vsp_len);
+		goto out;
+	}
+	w->packets++;
+	lib = v + sizeof(ph);
+	if (ph.lib_len < sizeof(l)) {
+		save_problem(w, at, SC_EPROTO, "library part of %" PRIu32 " bytes, want >= %zu",
+			     ph.lib_len, sizeof(l));
+		goto vsp;
+	}
+	memcpy(&l, lib, sizeof(l));
+	queued = l.state == VMB_SAVE_PKT_QUEUED;
+	if (queued)
+		w->queued++;
+	else if (l.state == VMB_SAVE_PKT_INFLIGHT)
+		w->inflight++;
+	if (w->o->json) {
+		printf(",\"version\":%u,\"hdr_size\":%u,\"state\":%" PRIu32 ",\"state_name\":\"%s\""
+		       ",\"xid\":%" PRIu64 ",\"xid_gen\":%" PRIu32 ",\"xid_slot\":%" PRIu32
+		       ",\"send_flags\":%" PRIu32 ",\"wait_for_completion\":%s"
+		       ",\"ext_count\":%" PRIu32 ",\"pfn_count\":%" PRIu32,
+		       l.version, l.hdr_size, l.state,
+		       queued ? "queued" : l.state == VMB_SAVE_PKT_INFLIGHT ? "in-flight" : "invalid",
+		       l.xid, (uint32_t)(l.xid >> 32), (uint32_t)l.xid - 1, l.send_flags,
+		       (l.send_flags & VMB_SEND_WAIT_FOR_COMPLETION) ? "true" : "false", l.ext_count,
+		       l.pfn_count);
+	} else {
+		printf("      %s xid 0x%" PRIx64 " (gen %" PRIu32 " slot %" PRIu32
+		       ") send_flags 0x%" PRIx32 "%s\n",
+		       queued ? "queued" : l.state == VMB_SAVE_PKT_INFLIGHT ? "in-flight" : "state ?",
+		       l.xid, (uint32_t)(l.xid >> 32), (uint32_t)l.xid - 1, l.send_flags,
+		       (l.send_flags & VMB_SEND_WAIT_FOR_COMPLETION) ? " (wait-for-completion)" : "");
+		printf("      library part %" PRIu32 " bytes (v%u, header %u): %" PRIu32
+		       " range(s), %" PRIu32 " pfn(s), message %" PRIu32 " byte(s)\n",
+		       ph.lib_len, l.version, l.hdr_size, l.ext_count, l.pfn_count, l.inline_len);
+	}
+	if (save_lib_check(w, &l, ph.lib_len, at)) {
+		save_ranges(w, &l, lib, at);
+		if (l.inline_len || w->o->json)
+			save_bytes(w, "inline",
+				   lib + l.hdr_size + (size_t)l.ext_count * 16u +
+					   (size_t)l.pfn_count * 8u,
+				   l.inline_len);
+	}
+vsp:
+	save_bytes(w, "vsp", lib + SAVE_PAD8(ph.lib_len), ph.vsp_len);
+out:
+	if (w->o->json)
+		printf("}");
+}
+
+static void
+save_completion_rec(struct save_walk *w, const uint8_t *v, uint32_t len, uint64_t at)
+{
+	struct vmb_save_completion_v1 c;
+
+	w->completions++;
+	if (len < sizeof(c)) {
+		save_problem(w, at, SC_EPROTO, "completion record of %" PRIu32 " bytes, want >= %zu",
+			     len, sizeof(c));
+		return;
+	}
+	memcpy(&c, v, sizeof(c));
+	if (w->o->json)
+		printf(",\"completion\":{\"xid\":%" PRIu64 ",\"len\":%" PRIu32, c.xid, c.len);
+	else
+		printf("      xid 0x%" PRIx64 " payload %" PRIu32 " byte(s)\n", c.xid, c.len);
+	if (sizeof(c) + (uint64_t)c.len != len)
+		save_problem(w, at, SC_EPROTO,
+			     "completion of %" PRIu32 " payload bytes in a record of %" PRIu32
+			     " (want %" PRIu64 ")",
+			     c.len, len, sizeof(c) + (uint64_t)c.len);
+	else
+		save_bytes(w, "payload", v + sizeof(c), c.len);
+	if (w->o->json)
+		printf("}");
+}
+
+static void
+save_end_rec(struct save_walk *w, const uint8_t *v, uint32_t len, uint64_t at, bool last)
+{
+	struct vmb_save_end_v1 e;
+
+	w->saw_end = true;
+	if (!last)
+		save_problem(w, at, SC_EPROTO, "end record in a chunk that is not the last");
+	if (len < sizeof(e)) {
+		save_problem(w, at, SC_EPROTO, "end record of %" PRIu32 " bytes, want >= %zu", len,
+			     sizeof(e));
+		return;
+	}
+	memcpy(&e, v, sizeof(e));
+	if (w->o->json)
+		printf(",\"end\":{\"packets\":%" PRIu32 ",\"completions\":%" PRIu32 "}", e.packets,
+		       e.completions);
+	else
+		printf("      packets %" PRIu32 " completions %" PRIu32 "\n", e.packets,
+		       e.completions);
+	if (!w->have_channel)
+		save_problem(w, at, SC_EPROTO, "end record without a channel record");
+	else if (e.packets != w->packets || e.completions != w->completions ||
+		 e.packets != w->chan.packets || e.completions != w->chan.completions)
+		save_problem(w, at, SC_EPROTO,
+			     "totals: the end record says %" PRIu32 " packet(s) and %" PRIu32
+			     " completion(s), the channel record %" PRIu32 " and %" PRIu32
+			     ", the stream holds %" PRIu32 " and %" PRIu32,
+			     e.packets, e.completions, w->chan.packets, w->chan.completions,
+			     w->packets, w->completions);
+}
+
+/** Walk the records of one chunk payload (file offset @p base). */
+static void
+save_records(struct save_walk *w, const uint8_t *p, size_t len, uint64_t base, bool first,
+	     bool last)
+{
+	size_t off = 0;
+
+	if (w->o->json)
+		printf(",\"records\":[");
+	for (w->record = 0; off < len; w->record++) {
+		struct vmb_save_rec_hdr h;
+		uint64_t at = base + off;
+		const uint8_t *v;
+
+		if (w->saw_end)
+			save_problem(w, at, SC_EPROTO, "record after the end record");
+		if (len - off < sizeof(h)) {
+			save_problem(w, at, SC_EPROTO,
+				     "%zu byte(s) left in the chunk: shorter than a record header (8)",
+				     len - off);
+			break;
+		}
+		memcpy(&h, p + off, sizeof(h));
+		if (w->o->json) {
+			printf("%s{\"index\":%" PRId64 ",\"offset\":%" PRIu64 ",\"tag\":%u,\"name\":\"%s\""
+			       ",\"flags\":%u,\"critical\":%s,\"len\":%" PRIu32,
+			       w->record ? "," : "", w->record, at, h.tag, save_tag_name(h.tag), h.flags,
+			       (h.flags & VMB_SAVE_REC_CRITICAL) ? "true" : "false", h.len);
+		} else {
+			printf("  record %" PRId64 " @%" PRIu64 ": %s", w->record, at,
+			       save_tag_name(h.tag));
+			if (save_tag_name(h.tag)[0] == 'u')
+				printf(" (tag %u)", h.tag);
+			printf("%s len %" PRIu32 "\n",
+			       (h.flags & VMB_SAVE_REC_CRITICAL) ? " critical" : " optional", h.len);
+		}
+		if (SAVE_PAD8(h.len) > len - off - sizeof(h)) {
+			save_problem(w, at, SC_EPROTO,
+				     "record value of %" PRIu32 " bytes (%" PRIu64 " padded) runs past the "
+				     "chunk (%zu bytes left)",
+				     h.len, SAVE_PAD8(h.len), len - off - sizeof(h));
+			if (w->o->json)
+				printf("}");
+			break;
+		}
+		v = p + off + sizeof(h);
+		if (first && off == 0 && h.tag != VMB_SAVE_TAG_CHANNEL)
+			save_problem(w, at, SC_EPROTO,
+				     "the stream must begin with the channel record, not %s (tag %u)",
+				     save_tag_name(h.tag), h.tag);
+		switch (h.tag) {
+		case VMB_SAVE_TAG_CHANNEL:
+			save_channel_rec(w, v, h.len, at, first, off);
+			break;
+		case VMB_SAVE_TAG_PACKET:
+			save_packet_rec(w, v, h.len, at);
+			break;
+		case VMB_SAVE_TAG_COMPLETION:
+			save_completion_rec(w, v, h.len, at);
+			break;
+		case VMB_SAVE_TAG_END:
+			save_end_rec(w, v, h.len, at, last);
+			break;
+		default:
+			w->unknown++;
+			if (h.flags & VMB_SAVE_REC_CRITICAL)
+				save_problem(w, at, SC_ENOTSUP,
+					     "unknown critical record (tag %u): a newer format this "
+					     "reader must not skip",
+					     h.tag);
+			else if (!w->o->json)
+				printf("      skipped (unknown optional record)\n");
+			break;
+		}
+		if (w->o->json)
+			printf("}");
+		off += sizeof(h) + SAVE_PAD8(h.len);
+	}
+	w->record = -1;
+	if (last && !w->saw_end)
+		save_problem(w, base + len, SC_EPROTO, "the last chunk has no end record");
+	if (w->o->json)
+		printf("]");
+}
+
+/* ---- chunks ---- */
+
+static void
+save_chunk_flags(uint32_t flags, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s%s%s", (flags & VMB_SAVE_CHUNK_FIRST) ? "first" : "",
+		 (flags & VMB_SAVE_CHUNK_FIRST) && (flags & VMB_SAVE_CHUNK_LAST) ? "," : "",
+		 (flags & VMB_SAVE_CHUNK_LAST) ? "last" : "",
+		 (flags & ~(VMB_SAVE_CHUNK_FIRST | VMB_SAVE_CHUNK_LAST)) ? ",+unknown" : "");
+}
+
+/** One chunk at file offset @p off with @p len bytes (header included, known to fit). */
+static void
+save_chunk(struct save_walk *w, uint64_t off, size_t len)
+{
+	const uint8_t *p = w->file + off;
+	struct vmb_save_chunk_info info;
+	uint32_t crc;
+	uint8_t zero[4] = {0};
+	char fl[32];
+	bool first = w->chunk == 0, last, decode = true;
+
+	if (vmb_save_chunk_info(p, len, &info) != 0) {
+		save_problem(w, off, SC_EPROTO, "the library refused the chunk header");
+		return;
+	}
+	crc = vmb_crc32c(0, p, offsetof(struct vmb_save_chunk_hdr, crc));
+	crc = vmb_crc32c(crc, zero, sizeof(zero));
+	crc = vmb_crc32c(crc, p + VMB_SAVE_CHUNK_HEADER, info.payload_len);
+	last = info.flags & VMB_SAVE_CHUNK_LAST;
+	save_chunk_flags(info.flags, fl, sizeof(fl));
+	if (w->o->json) {
+		printf("%s{\"index\":%" PRId64 ",\"offset\":%" PRIu64 ",\"seq\":%" PRIu32
+		       ",\"flags\":%" PRIu32 ",\"first\":%s,\"last\":%s,\"stream_id\":\"0x%016" PRIx64
+		       "\",\"major\":%u,\"minor\":%u,\"payload_len\":%" PRIu32 ",\"crc\":%" PRIu32
+		       ",\"crc_ok\":%s",
+		       w->chunk ? "," : "", w->chunk, off, info.seq, info.flags,
+		       (info.flags & VMB_SAVE_CHUNK_FIRST) ? "true" : "false", last ? "true" : "false",
+		       info.stream_id, info.major, info.minor, info.payload_len, info.crc,
+		       info.crc_ok ? "true" : "false");
+	} else {
+		printf("chunk %" PRId64 " @%" PRIu64 ": seq %" PRIu32 " flags 0x%" PRIx32 " (%s) stream "
+		       "0x%016" PRIx64 " format %u.%u payload %" PRIu32 " bytes crc 0x%08" PRIx32
+		       " %s\n",
+		       w->chunk, off, info.seq, info.flags, fl[0] ? fl : "middle", info.stream_id,
+		       info.major, info.minor, info.payload_len, info.crc,
+		       info.crc_ok ? "ok" : "BAD");
+	}
+	/* The order restore checks them in: version, CRC, place in the stream. */
+	if (info.major != VMB_SAVE_MAJOR) {
+		save_problem(w, off, SC_ENOTSUP,
+			     "format %u.%u: major version %u cannot be read by this reader (%u)",
+			     info.major, info.minor, info.major, VMB_SAVE_MAJOR);
+		decode = false; /* records of another major have another layout */
+	}
+	if (!info.crc_ok)
+		save_problem(w, off + offsetof(struct vmb_save_chunk_hdr, crc), SC_EBADMSG,
+			     "CRC32C mismatch: stored 0x%08" PRIx32 ", computed 0x%08" PRIx32,
+			     info.crc, crc);
+	if (first) {
+		w->stream_id = info.stream_id;
+		if (!(info.flags & VMB_SAVE_CHUNK_FIRST) || info.seq != 0)
+			save_problem(w, off, SC_EILSEQ,
+				     "the stream does not begin with its first chunk (seq %" PRIu32
+				     ", flags %s)",
+				     info.seq, fl[0] ? fl : "none");
+	} else if (info.stream_id != w->stream_id) {
+		save_problem(w, off, SC_EXDEV,
+			     "chunk of another stream: id 0x%016" PRIx64 ", the stream is 0x%016" PRIx64,
+			     info.stream_id, w->stream_id);
+	} else if ((info.flags & VMB_SAVE_CHUNK_FIRST) || info.seq != w->next_seq) {
+		save_problem(w, off, SC_EILSEQ,
+			     "chunk out of order or duplicated: seq %" PRIu32 "%s, expected %" PRIu32,
+			     info.seq, (info.flags & VMB_SAVE_CHUNK_FIRST) ? " marked first" : "",
+			     w->next_seq);
+	}
+	if (w->saw_last)
+		save_problem(w, off, SC_EILSEQ, "chunk after the last chunk");
+	w->next_seq = info.seq + 1;
+	if (decode)
+		save_records(w, p + VMB_SAVE_CHUNK_HEADER, info.payload_len,
+			     off + VMB_SAVE_CHUNK_HEADER, first, last);
+	if (last)
+		w->saw_last = true;
+	if (w->o->json)
+		printf("}");
+}
+
+/** Frame and walk the chunks of the whole file. */
+static void
+save_walk_file(struct save_walk *w)
+{
+	uint64_t off = 0;
+
+	if (w->o->json)
+		printf(",\"chunks\":[");
+	if (w->size == 0)
+		save_problem(w, 0, SC_EMSGSIZE, "empty file: no chunk");
+	for (w->chunk = 0; off < w->size; w->chunk++) {
+		size_t left = w->size - (size_t)off;
+		struct vmb_save_chunk_hdr h;
+
+		w->record = -1;
+		if (left < sizeof(h)) {
+			save_problem(w, off, SC_EMSGSIZE,
+				     "%zu trailing byte(s): shorter than a chunk header (32)", left);
+			break;
+		}
+		memcpy(&h, w->file + off, sizeof(h));
+		if (h.magic != VMB_SAVE_MAGIC) {
+			save_problem(w, off, SC_EPROTO,
+				     "not a save chunk: magic 0x%08" PRIx32 ", want 0x%08x (\"VMBS\")",
+				     h.magic, VMB_SAVE_MAGIC);
+			break;
+		}
+		if ((uint64_t)sizeof(h) + h.payload_len > left) {
+			if (!w->o->json)
+				printf("chunk %" PRId64 " @%" PRIu64 ": seq %" PRIu32 " payload %" PRIu32
+				       " bytes (truncated)\n",
+				       w->chunk, off, h.seq, h.payload_len);
+			save_problem(w, off, SC_EMSGSIZE,
+				     "truncated chunk: the header announces %" PRIu32
+				     " payload bytes, %zu are left in the file",
+				     h.payload_len, left - sizeof(h));
+			break;
+		}
+		save_chunk(w, off, sizeof(h) + h.payload_len);
+		off += sizeof(h) + h.payload_len;
+		w->chunks++;
+	}
+	w->chunk = -1;
+	w->record = -1;
+	if (w->chunks && !w->saw_last && w->nproblems == 0)
+		save_problem(w, off, SC_EINPROGRESS,
+			     "the stream ends before its last chunk (restore would wait for more)");
+	if (w->o->json)
+		printf("]");
+}
+
+static void
+save_report(const struct save_walk *w)
+{
+	uint32_t i, n = w->nproblems < SAVE_MAX_PROBLEMS ? w->nproblems : SAVE_MAX_PROBLEMS;
+
+	if (w->o->json) {
+		printf(",\"totals\":{\"chunks\":%" PRIu32 ",\"packets\":%" PRIu32 ",\"queued\":%" PRIu32
+		       ",\"inflight\":%" PRIu32 ",\"completions\":%" PRIu32 ",\"unknown\":%" PRIu32 "}",
+		       w->chunks, w->packets, w->queued, w->inflight, w->completions, w->unknown);
+		printf(",\"status\":\"%s\",\"problem_count\":%" PRIu32 ",\"problems\":[",
+		       w->nproblems ? "malformed" : "ok", w->nproblems);
+		for (i = 0; i < n; i++) {
+			const struct save_problem *pb = &w->problems[i];
+			printf("%s{\"offset\":%" PRIu64 ",\"chunk\":", i ? "," : "", pb->offset);
+			if (pb->chunk < 0)
+				printf("null");
+			else
+				printf("%" PRId64, pb->chunk);
+			printf(",\"record\":");
+			if (pb->record < 0)
+				printf("null");
+			else
+				printf("%" PRId64, pb->record);
+			printf(",\"error\":\"%s\",\"reason\":", save_class_name[pb->cls]);
+			json_string(pb->reason);
+			printf("}");
+		}
+		printf("]}\n");
+		return;
+	}
+	printf("totals: %" PRIu32 " chunk(s), %" PRIu32 " packet(s) (%" PRIu32 " queued, %" PRIu32
+	       " in flight), %" PRIu32 " completion(s)",
+	       w->chunks, w->packets, w->queued, w->inflight, w->completions);
+	if (w->unknown)
+		printf(", %" PRIu32 " unknown record(s)", w->unknown);
+	if (w->nproblems)
+		printf(": stream MALFORMED (%" PRIu32 " problem(s))\n", w->nproblems);
+	else
+		printf(": stream ok\n");
+}
+
+static int
+cmd_save(const struct inspect_opts *o)
+{
+	struct save_walk *w;
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int fd, rc = 0;
+
+	fd = open(o->file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return op_error("%s: %s", o->file, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		rc = op_error("%s: %s", o->file, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = op_error("%s: not a regular file", o->file);
+	else if ((uint64_t)st.st_size > SAVE_MAX_FILE)
+		rc = op_error("%s: larger than %llu bytes", o->file, SAVE_MAX_FILE);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (buf == NULL) {
+		close(fd);
+		return op_error("out of memory");
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = op_error("%s: read: %s", o->file, n < 0 ? strerror(errno) : "short file");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		rc = op_error("out of memory");
+		goto out;
+	}
+	w->o = o;
+	w->file = buf;
+	w->size = got;
+	w->chunk = w->record = -1;
+	if (o->json) {
+		printf("{\"file\":");
+		json_string(o->file);
+		printf(",\"size\":%zu", got);
+	} else {
+		printf("save stream %s: %zu bytes\n", o->file, got);
+	}
+	save_walk_file(w);
+	save_report(w);
+	if (w->nproblems) {
+		const struct save_problem *pb = &w->problems[0];
+		fprintf(stderr, PROG ": %s: malformed stream at offset %" PRIu64, o->file, pb->offset);
+		if (pb->chunk >= 0)
+			fprintf(stderr, " (chunk %" PRId64, pb->chunk);
+		if (pb->chunk >= 0 && pb->record >= 0)
+			fprintf(stderr, ", record %" PRId64, pb->record);
+		fprintf(stderr, "%s: %s (restore: -%s)", pb->chunk >= 0 ? ")" : "", pb->reason,
+			save_class_name[pb->cls]);
+		if (w->nproblems > 1)
+			fprintf(stderr, "; %" PRIu32 " more problem(s)", w->nproblems - 1);
+		fputc('\n', stderr);
+		rc = EXIT_CORRUPT;
+	}
+	free(w->slots);
+	free(w);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1381,6 +2207,9 @@ main(int argc, char **argv)
 			break;
 		case CMD_FORMAT:
 			rc = cmd_format(&o);
+			break;
+		case CMD_SAVE:
+			rc = cmd_save(&o);
 			break;
 		}
 	} else if (rc < 0) {

@@ -130,18 +130,20 @@ struct vmb_channel {
 	struct vmb_channel_link link;
 	bool linked;
 
-	/* rings (owner) */
-	struct vmb_ring_reader in;
-	struct vmb_ring_writer out;
+	/* rings (owner): each on its own cache lines, away from the atomics other threads write
+	 * (holder, active, outstanding), which would otherwise bounce them between cores */
+	struct vmb_ring_reader in __attribute__((aligned(64)));
+	struct vmb_ring_writer out __attribute__((aligned(64)));
 	uint8_t *bounce;
 	struct vmb_pkt_limits limits;
 
 	/* incoming tokens: FIFO in ring order, [rx_tail, rx_head) outstanding (owner) */
-	struct vmb_rx *rx;
+	struct vmb_rx *rx __attribute__((aligned(64)));
 	uint32_t rx_cap;
 	uint32_t rx_head, rx_tail;
 	_Atomic uint32_t quota;
-	_Atomic uint32_t outstanding;  /**< indicated and not completed (any thread decrements) */
+	_Atomic uint32_t outstanding __attribute__((aligned(64))); /**< indicated, not completed
+								     (any thread decrements) */
 	uint32_t deferred;             /**< tokens in VMB_RX_DEFERRED (owner) */
 	uint32_t comp_head, comp_tail; /**< completions waiting for ring space (owner) */
 	struct vmb_mpsc rx_done_q;     /**< token indices completed by other threads */

@@ -16,9 +16,6 @@ _Static_assert(sizeof(struct vmbus_chanpkt_sglist) == GPA_HDR_LEN, "GPA header l
 _Static_assert(sizeof(struct vmbus_chanpkt_rxbuf) == XFER_HDR_LEN, "XFER header layout");
 _Static_assert(sizeof(struct vmbus_rxbuf_desc) == XFER_RANGE_LEN, "XFER range layout");
 
-#define DEFAULT_TYPES                                                                           \
-	((1u << VMB_PKT_INBAND) | (1u << VMB_PKT_XFER_PAGES) | (1u << VMB_PKT_GPA_DIRECT) |      \
-	 (1u << VMB_PKT_COMPLETION))
 
 const char *
 vmb_pkt_error_str(enum vmb_pkt_error e)
@@ -133,12 +130,12 @@ decode_xfer(const uint8_t *b, uint32_t hdr_len, const struct vmb_pkt_limits *lim
 }
 
 enum vmb_pkt_error
-vmb_pkt_decode(const struct vmb_ring_pkt *rp, const struct vmb_pkt_limits *lim, struct vmb_pkt *out,
-	       struct vmb_pkt_ranges *ranges)
+vmb_pkt__decode_full(const struct vmb_ring_pkt *rp, const struct vmb_pkt_limits *lim,
+		     struct vmb_pkt *out, struct vmb_pkt_ranges *ranges)
 {
 	/* rp->desc is the reader's private copy; the ring already checked 2 <= hlen <= tlen and
 	 * that tlen*8 bytes are available. */
-	uint32_t types = lim->types_allowed ? lim->types_allowed : DEFAULT_TYPES;
+	uint32_t types = lim->types_allowed ? lim->types_allowed : VMB_PKT_TYPES_DEFAULT;
 	uint32_t hdr_len = (uint32_t)rp->desc.hlen << VMBUS_CHANPKT_SIZE_SHIFT;
 	uint16_t type = rp->desc.type;
 

@@ -39,6 +39,10 @@ extern "C" {
 #define VMB_PKT_FLAG_RC VMBUS_CHANPKT_FLAG_RC
 /** All descriptor flags this implementation knows. */
 #define VMB_PKT_FLAGS_KNOWN VMB_PKT_FLAG_RC
+/** Types a reader accepts when its limits say 0: the four modern ones. */
+#define VMB_PKT_TYPES_DEFAULT                                                                   \
+	((1u << VMB_PKT_INBAND) | (1u << VMB_PKT_XFER_PAGES) | (1u << VMB_PKT_GPA_DIRECT) |      \
+	 (1u << VMB_PKT_COMPLETION))
 
 /** Guest page size: page numbers (PFNs) address 4 KiB pages. */
 #define VMB_PAGE_SIZE 4096u
@@ -123,8 +127,40 @@ vmb_pkt_pages_spanned(uint32_t byte_offset, uint32_t byte_count)
  * @return VMB_PKT_OK with @p out filled, or the reason for refusal (the peer is broken: the
  *         caller poisons the channel).
  */
-enum vmb_pkt_error vmb_pkt_decode(const struct vmb_ring_pkt *rp, const struct vmb_pkt_limits *lim,
-				  struct vmb_pkt *out, struct vmb_pkt_ranges *ranges);
+static inline enum vmb_pkt_error vmb_pkt_decode(const struct vmb_ring_pkt *rp,
+						const struct vmb_pkt_limits *lim, struct vmb_pkt *out,
+						struct vmb_pkt_ranges *ranges);
+
+/** Out-of-line part of vmb_pkt_decode() (every type; range tables). Use vmb_pkt_decode(). */
+enum vmb_pkt_error vmb_pkt__decode_full(const struct vmb_ring_pkt *rp,
+					const struct vmb_pkt_limits *lim, struct vmb_pkt *out,
+					struct vmb_pkt_ranges *ranges);
+
+static inline enum vmb_pkt_error
+vmb_pkt_decode(const struct vmb_ring_pkt *rp, const struct vmb_pkt_limits *lim, struct vmb_pkt *out,
+	       struct vmb_pkt_ranges *ranges)
+{
+	uint16_t type = rp->desc.type;
+	uint32_t types = lim->types_allowed ? lim->types_allowed : VMB_PKT_TYPES_DEFAULT;
+
+	/* Fast path: inband and completion packets have no type header to check. */
+	if ((type == VMB_PKT_INBAND || type == VMB_PKT_COMPLETION) && (types & (1u << type)) &&
+	    !(rp->desc.flags & ~VMB_PKT_FLAGS_KNOWN)) {
+		uint32_t hdr_len = (uint32_t)rp->desc.hlen << VMBUS_CHANPKT_SIZE_SHIFT;
+		out->type = type;
+		out->flags = rp->desc.flags;
+		out->xid = rp->desc.xactid;
+		out->payload = rp->bytes + hdr_len;
+		out->payload_len = rp->len - hdr_len;
+		out->range_count = 0;
+		out->pfn_count = 0;
+		out->xfer_set_id = 0;
+		out->xfer_sender_owns = 0;
+		out->ext_bytes = 0;
+		return VMB_PKT_OK;
+	}
+	return vmb_pkt__decode_full(rp, lim, out, ranges);
+}
 
 /** Total on-ring length (trailer excluded) of an inband/completion packet of @p payload_len. */
 static inline uint32_t
@@ -138,12 +174,11 @@ vmb_pkt_inband_len(uint32_t payload_len)
  * Write an INBAND (or COMPLETION, by @p type) packet with a gathered payload. Not committed.
  * @return ring status (OK, FULL, TOO_LARGE, CORRUPT).
  */
-static inline enum vmb_ring_status
+static inline __attribute__((always_inline)) enum vmb_ring_status
 vmb_pkt_write_simple_v(struct vmb_ring_writer *w, uint16_t type, uint16_t flags, uint64_t xid,
 		       const struct iovec *payload, unsigned int n)
 {
 	struct vmb_ring_span s;
-	struct vmbus_chanpkt_hdr h;
 	enum vmb_ring_status st;
 	uint64_t plen = 0;
 	uint32_t pkt_len, off;
@@ -158,13 +193,17 @@ vmb_pkt_write_simple_v(struct vmb_ring_writer *w, uint16_t type, uint16_t flags,
 	st = vmb_ring_reserve(w, pkt_len, &s);
 	if (st != VMB_RING_OK)
 		return st;
-	h.type = type;
-	h.hlen = VMBUS_CHANPKT_HLEN_MIN;
-	h.tlen = (uint16_t)(pkt_len >> VMBUS_CHANPKT_SIZE_SHIFT);
-	h.flags = flags;
-	h.xactid = xid;
-	vmb_ring_span_copy(&s, 0, &h, sizeof(h));
-	off = sizeof(h);
+	{
+		/* The descriptor as two 8-byte stores (type, hlen, tlen, flags; then xactid), in the
+		 * wire's little-endian order: a 16-byte struct copy through the stack stalls store
+		 * forwarding on the hot path. */
+		uint64_t w0 = (uint64_t)type | (uint64_t)VMBUS_CHANPKT_HLEN_MIN << 16 |
+			      (uint64_t)(pkt_len >> VMBUS_CHANPKT_SIZE_SHIFT) << 32 |
+			      (uint64_t)flags << 48;
+		vmb_ring_span_copy(&s, 0, &w0, sizeof(w0));
+		vmb_ring_span_copy(&s, sizeof(w0), &xid, sizeof(xid));
+	}
+	off = (uint32_t)sizeof(struct vmbus_chanpkt_hdr);
 	for (i = 0; i < n; i++) {
 		vmb_ring_span_copy(&s, off, payload[i].iov_base, (uint32_t)payload[i].iov_len);
 		off += (uint32_t)payload[i].iov_len;
@@ -175,7 +214,7 @@ vmb_pkt_write_simple_v(struct vmb_ring_writer *w, uint16_t type, uint16_t flags,
 }
 
 /** Write one INBAND packet. Not committed. See vmb_pkt_write_simple_v(). */
-static inline enum vmb_ring_status
+static inline __attribute__((always_inline)) enum vmb_ring_status
 vmb_pkt_write_inband(struct vmb_ring_writer *w, uint64_t xid, uint16_t flags, const void *payload,
 		     uint32_t len)
 {
