@@ -564,6 +564,33 @@ test_defer(void **state)
 	assert_int_equal(vmb_packet_free(p), 0);
 }
 
+/* Regression: a packet deferred by the driver and never redelivered by a pass must not make
+ * Disable wait forever (deferred tokens count as outstanding). */
+static void
+test_disable_after_defer(void **state)
+{
+	struct fx *f = *state;
+	struct vmb_packet *p;
+
+	bring_up(f);
+	f->hs.defer_next = 1;
+	p = new_packet(f, f->guest);
+	assert_int_equal(vmb_packet_send(p, "later", 5, VMB_SEND_WAIT_FOR_COMPLETION, NULL, 0), 0);
+	pump(f, 1);
+	assert_int_equal(f->hs.indicated, 1);
+	assert_int_equal(vmb_channel_outstanding_rx(f->host), 1);
+	/* no further pass: Disable itself delivers it again (completed inline), then closes */
+	assert_int_equal(vmb_channel_disable(f->host), 0);
+	assert_int_equal(f->hs.indicated, 2);
+	assert_int_equal(vmb_channel_outstanding_rx(f->host), 0);
+	assert_int_equal(f->hs.closed, 1);
+	/* the host's Disable rescinded the guest: its request was cancelled, exactly once */
+	assert_int_equal(vmb_channel_state(f->guest), VMB_CHANNEL_DISABLED);
+	assert_int_equal(f->tx_cancelled, 1);
+	assert_int_equal(f->tx_done, 0);
+	assert_int_equal(vmb_packet_free(p), 0);
+}
+
 static void
 test_external_data(void **state)
 {
@@ -945,6 +972,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_with_outstanding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disable_after_defer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_external_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_sync_completes, setup, teardown),
