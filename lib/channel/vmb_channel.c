@@ -152,6 +152,8 @@ vmb_channel_cleanup(struct vmb_channel *ch)
 		return -EBADF;
 	if (atomic_load(&ch->state) != VMB_CHANNEL_DISABLED)
 		return -EPERM;
+	if (atomic_load(&ch->pollers) != 0)
+		return -EBUSY; /* a poller still holds a pointer to it: remove it there first */
 	/* Idle packet objects die with the channel (KMCL's lookaside list would too). */
 	for (i = 0; ch->tx_slots && i < ch->tx_cap; i++) {
 		struct vmb_packet *p = atomic_load(&ch->tx_slots[i]);
@@ -890,6 +892,17 @@ vmb_channel_end_sleep(struct vmb_channel *ch)
 	vmb_ring_reader_set_mask(&ch->in, true);
 	if (entered == 1)
 		vmb_channel_leave(ch);
+}
+
+void
+vmb_channel_note_poller(struct vmb_channel *ch, bool added)
+{
+	if (!vmb_channel_valid(ch))
+		return;
+	if (added)
+		atomic_fetch_add(&ch->pollers, 1);
+	else
+		atomic_fetch_sub(&ch->pollers, 1);
 }
 
 uint64_t

@@ -165,6 +165,7 @@ struct vmb_channel {
 	_Atomic int waker_fd;
 	_Atomic(const uint32_t *) waker_sleeping;
 	_Atomic int wait_fd_pub;       /**< link.wait_fd while linked, else -1 (for pollers) */
+	_Atomic uint32_t pollers;      /**< pollers serving the channel: no cleanup while > 0 */
 
 	/* save / restore (vmb_save.c) */
 	struct vmb_save_ctx *save;

@@ -103,8 +103,10 @@ vmb_poller_destroy(struct vmb_poller *p)
 		vmb_poller_stop(p);
 	for (i = 0; p->chans && i < p->cfg.max_channels; i++) {
 		struct vmb_channel *ch = atomic_load(&p->chans[i]);
-		if (ch)
+		if (ch) {
 			vmb_channel_set_waker(ch, -1, NULL);
+			vmb_channel_note_poller(ch, false);
+		}
 	}
 	if (p->epfd >= 0)
 		close(p->epfd);
@@ -139,6 +141,7 @@ vmb_poller_add(struct vmb_poller *p, struct vmb_channel *ch)
 	}
 	if (p->cfg.interrupt_mode)
 		vmb_channel_set_waker(ch, p->wake_fd, &p->sleeping);
+	vmb_channel_note_poller(ch, true);
 	atomic_store(&p->chans[free_slot], ch);
 	if (free_slot == n)
 		atomic_store(&p->nslots, n + 1);
@@ -165,6 +168,7 @@ vmb_poller_remove(struct vmb_poller *p, struct vmb_channel *ch)
 		while (atomic_load(&p->seq) == s)
 			sched_yield();
 	vmb_channel_set_waker(ch, -1, NULL);
+	vmb_channel_note_poller(ch, false);
 	/* The loop forgets the slot's registration itself when it next arms; a stopped loop's
 	 * bookkeeping is ours to clean. */
 	if (!p->running) {

@@ -140,7 +140,8 @@ struct vmb_channel_stats {
 int vmb_channel_alloc(bool is_server, struct vmb_channel **out);
 
 /** Free a Disabled channel and the idle packet objects still allocated on it.
- *  @return 0; -EBADF; -EPERM when not Disabled. */
+ *  @return 0; -EBADF; -EPERM when not Disabled; -EBUSY while a poller serves it
+ *  (vmb_poller_remove() or vmb_poller_destroy() first). */
 int vmb_channel_cleanup(struct vmb_channel *ch);
 
 /** Largest inline message (incoming or outgoing). Init phase. -EINVAL for 0 or > 1 MiB. */

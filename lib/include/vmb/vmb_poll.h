@@ -56,7 +56,7 @@ struct vmb_poller_stats {
 
 /** @return 0, -EINVAL, -ENOMEM, or -errno (epoll/eventfd). */
 int vmb_poller_create(const struct vmb_poller_config *cfg, struct vmb_poller **out);
-/** Stop (if running) and free. Channels stay as they are. */
+/** Stop (if running), stop serving every channel (they stay as they are otherwise), free. */
 void vmb_poller_destroy(struct vmb_poller *p);
 /** Serve a channel. @return 0, -EINVAL, -EEXIST, -ENOSPC, -errno (epoll). */
 int vmb_poller_add(struct vmb_poller *p, struct vmb_channel *ch);
@@ -85,6 +85,8 @@ void vmb_channel_set_waker(struct vmb_channel *ch, int fd, const uint32_t *sleep
 /** Monotonic count of work done (packets in and out, completions): a poller compares it
  *  across a wake-up to detect spurious signals. */
 uint64_t vmb_channel_work_count(const struct vmb_channel *ch);
+/** A poller starts (@p added) or stops serving the channel: a served channel can not be freed. */
+void vmb_channel_note_poller(struct vmb_channel *ch, bool added);
 /** Count one eventfd signal received for the channel. */
 void vmb_channel_note_signal(struct vmb_channel *ch);
 /** Count one signal after which the channel had nothing to do. */
