@@ -314,6 +314,44 @@ guest_main(bool interrupt, int sessions, bool die_midway)
 	return 0;
 }
 
+/* A guest that cycles through the whole control plane until it is killed. */
+static int
+guest_cycle_forever(void)
+{
+	for (;;) {
+		struct vmb_guest_mem mem;
+		struct vmb_bus_guest_config gc = {.path = sock_path, .mem = &mem};
+		struct vmb_bus_guest *g;
+		struct vmb_channel *ch;
+		uint32_t i;
+
+		if (vmb_mem_create(&mem, 4 << 20, VMB_MEM_MEMFD) != 0)
+			return 1;
+		if (vmb_bus_guest_connect(&gc, &g) != 0) {
+			vmb_mem_destroy(&mem);
+			usleep(1000);
+			continue;
+		}
+		vmb_channel_alloc(false, &ch);
+		vmb_channel_init_set_process_packet(ch, guest_process, NULL);
+		vmb_channel_init_set_interface(ch, &echo_type, NULL);
+		vmb_channel_init_set_ring_pages(ch, 4, 30);
+		vmb_bus_guest_attach(g, ch, 0);
+		if (vmb_channel_enable(ch) == 0) {
+			for (i = 0; i < 50; i++) {
+				struct vmb_packet *p = vmb_packet_alloc(ch);
+				vmb_packet_set_completion(p, guest_done);
+				vmb_packet_send(p, &i, 4, VMB_SEND_WAIT_FOR_COMPLETION, NULL, 0);
+				vmb_channel_poll(ch, 16);
+			}
+			vmb_channel_disable(ch);
+		}
+		vmb_bus_guest_disconnect(g);
+		vmb_channel_cleanup(ch);
+		vmb_mem_destroy(&mem);
+	}
+}
+
 /* Guests are fresh processes (fork + exec of this binary): a plain fork of the threaded host
  * would inherit locks held by its other threads. */
 static pid_t
@@ -608,6 +646,109 @@ serve_bus(void *arg)
 	return NULL;
 }
 
+/* Guests killed with -9 at random points of connect / GPADL / open / traffic / close / unload:
+ * each time the host cleans up (no guest left, no descriptor or guest-memory mapping left) and
+ * then serves a well-behaved guest. */
+static int count_fds(void);
+static int count_memfd_maps(void);
+
+static void
+scenario_guest_crash_points(void)
+{
+	uint32_t seed = 4242, k, bad = 0;
+	int fds0;
+
+	host_up(false);
+	fds0 = count_fds();
+	for (k = 0; k < 20; k++) {
+		pid_t pid;
+		double t0, t;
+		fflush(stdout);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			execl("/proc/self/exe", "test_bus", "--guest-cycle", sock_path, (char *)NULL);
+			_exit(127);
+		}
+		seed = seed * 1103515245u + 12345u;
+		t = 0.005 + (seed >> 8) % 1000 / 1000.0 * 0.08; /* 5..85 ms: any step */
+		t0 = now_s();
+		while (now_s() - t0 < t)
+			vmb_bus_host_poll(H.bus, 1);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		for (t0 = now_s(); vmb_bus_host_guest_count(H.bus) && now_s() - t0 < 5;)
+			vmb_bus_host_poll(H.bus, 5);
+		if (vmb_bus_host_guest_count(H.bus) != 0 || atomic_load(&H.open_channels) != 0 ||
+		    count_fds() > fds0 || count_memfd_maps() != 0) {
+			if (getenv("VMB_DEBUG"))
+				fprintf(stderr, "crash point %u: guests %u open %u fds %d/%d maps %d\n", k,
+					vmb_bus_host_guest_count(H.bus), atomic_load(&H.open_channels),
+					count_fds(), fds0, count_memfd_maps());
+			bad++;
+		}
+	}
+	{
+		pid_t kid[1] = {spawn_guest(false, 1, false)};
+		int ok = host_serve(kid, 1, 60);
+		report("guests killed at 20 random control-plane points: host cleans up every time, "
+		       "no leak, then serves a new guest",
+		       bad == 0 && ok == 1);
+	}
+	host_down();
+}
+
+/* The host killed with -9 under a guest: the guest notices, its channel closes, nothing of
+ * the connection is left, and it connects to a new host. */
+static void
+scenario_host_crash(void)
+{
+	struct vmb_guest_mem mem;
+	struct vmb_bus_guest_config gc = {.path = sock_path, .mem = &mem};
+	struct vmb_bus_guest *g;
+	struct vmb_channel *ch;
+	pid_t host;
+	double t0;
+	int fds0, rc = 0;
+	bool ok = true;
+
+	fds0 = count_fds();
+	CHECK(vmb_mem_create(&mem, 4 << 20, VMB_MEM_MEMFD) == 0);
+	for (int round = 0; round < 2; round++) {
+		fflush(stdout);
+		host = fork();
+		CHECK(host >= 0);
+		if (host == 0) {
+			execl("/proc/self/exe", "test_bus", "--host-serve", sock_path, (char *)NULL);
+			_exit(127);
+		}
+		for (t0 = now_s(); vmb_bus_guest_connect(&gc, &g) != 0; usleep(2000))
+			CHECK(now_s() - t0 < 10);
+		CHECK(vmb_channel_alloc(false, &ch) == 0);
+		CHECK(vmb_channel_init_set_process_packet(ch, guest_process, NULL) == 0);
+		CHECK(vmb_channel_init_set_interface(ch, &echo_type, NULL) == 0);
+		CHECK(vmb_bus_guest_attach(g, ch, 0) == 0);
+		CHECK(vmb_channel_enable(ch) == 0);
+		kill(host, SIGKILL);
+		waitpid(host, NULL, 0);
+		for (t0 = now_s(); (rc = vmb_bus_guest_poll(g, 10)) >= 0 && now_s() - t0 < 5;)
+			;
+		if (getenv("VMB_DEBUG"))
+			fprintf(stderr, "host crash round %d: rc %d state %d\n", round, rc,
+				vmb_channel_state(ch));
+		ok = ok && rc == -ENOTCONN && vmb_channel_state(ch) == VMB_CHANNEL_DISABLED;
+		vmb_bus_guest_disconnect(g);
+		CHECK(vmb_channel_cleanup(ch) == 0);
+	}
+	vmb_mem_destroy(&mem);
+	if (getenv("VMB_DEBUG"))
+		fprintf(stderr, "host crash: fds %d/%d maps %d\n", count_fds(), fds0, count_memfd_maps());
+	report("host killed with -9: the guest notices, closes, leaks nothing, reconnects to a new "
+	       "host",
+	       ok && count_fds() <= fds0 && count_memfd_maps() == 0);
+	unlink(sock_path);
+}
+
 /* The host rescinds while a guest has the channel open: the guest's channel goes Disabled. */
 static void
 scenario_rescind(void)
@@ -687,6 +828,16 @@ main(int argc, char **argv)
 	int fds0;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 3 && strcmp(argv[1], "--guest-cycle") == 0) {
+		snprintf(sock_path, sizeof(sock_path), "%s", argv[2]);
+		return guest_cycle_forever();
+	}
+	if (argc == 3 && strcmp(argv[1], "--host-serve") == 0) {
+		snprintf(sock_path, sizeof(sock_path), "%s", argv[2]);
+		host_up(false);
+		for (;;)
+			vmb_bus_host_poll(H.bus, 100);
+	}
 	if (argc == 6 && strcmp(argv[1], "--guest") == 0) {
 		snprintf(sock_path, sizeof(sock_path), "%s", argv[2]);
 		return guest_main(atoi(argv[3]) != 0, atoi(argv[4]), atoi(argv[5]) != 0);
@@ -699,6 +850,8 @@ main(int argc, char **argv)
 	scenario_guest_killed();
 	scenario_malformed();
 	scenario_rescind();
+	scenario_guest_crash_points();
+	scenario_host_crash();
 	unlink(sock_path);
 	/* every guest connection, memory mapping, ring mapping and eventfd was released (thread
 	 * stacks and allocator arenas may stay cached: only guest memory mappings are counted) */
