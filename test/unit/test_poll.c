@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -266,11 +267,14 @@ static void
 servicing_cycles(bool interrupt)
 {
 	static uint8_t stream[1 << 20];
+	/* VMB_SOAK_CYCLES: the long mode (buildtools/soak.sh) runs 1000 */
+	const char *env = getenv("VMB_SOAK_CYCLES");
+	int cycles = env ? atoi(env) : 40;
 	struct world w;
 	int i;
 
 	world_up(&w, interrupt);
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < cycles; i++) {
 		struct vmb_channel *old = w.host, *nh = new_host();
 		size_t off = 0;
 		uint32_t j;
@@ -308,9 +312,15 @@ servicing_cycles(bool interrupt)
 	{
 		/* every host-originated transaction completed once, across all the successors */
 		time_t t0 = time(NULL);
-		while (atomic_load(&w.host_tx_done) < 40ull * HOST_TX)
+		while (atomic_load(&w.host_tx_done) < (uint64_t)cycles * HOST_TX)
 			assert_true(time(NULL) - t0 < 30);
-		assert_int_equal(atomic_load(&w.host_tx_done), 40ull * HOST_TX);
+		assert_int_equal(atomic_load(&w.host_tx_done), (uint64_t)cycles * HOST_TX);
+		if (getenv("VMB_SOAK_CYCLES"))
+			printf("soak: %d save/restore cycles under traffic (%s mode): %llu requests and "
+			       "%llu host transactions, each completed exactly once\n",
+			       cycles, interrupt ? "interrupt" : "poll",
+			       (unsigned long long)atomic_load(&w.done),
+			       (unsigned long long)atomic_load(&w.host_tx_done));
 	}
 	world_down(&w);
 }
