@@ -23,10 +23,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-ALL=(fuzz_restore fuzz_ring fuzz_packet fuzz_channel)
+ALL=(fuzz_restore fuzz_ring fuzz_packet fuzz_channel fuzz_bus)
 # Largest input per target: a few chunks of stream; a ring of 4 data pages with its header
-# and script; a packet; a guest script.
-declare -A MAX_LEN=([fuzz_restore]=16384 [fuzz_ring]=16700 [fuzz_packet]=4096 [fuzz_channel]=4096)
+# and script; a packet; a guest script; a guest's control messages.
+declare -A MAX_LEN=([fuzz_restore]=16384 [fuzz_ring]=16700 [fuzz_packet]=4096 [fuzz_channel]=4096
+                    [fuzz_bus]=4096)
 
 SECONDS_PER=${FUZZ_SECONDS:-20}
 BUILD=${FUZZ_BUILD:-build-fuzz}

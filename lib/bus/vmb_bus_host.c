@@ -83,6 +83,8 @@ host_ch_disable(void *ctx, struct vmb_channel *ch)
 	struct host_chan *hc = ctx;
 	struct vmbus_chanmsg_chrescind m = {.hdr.type = VMBUS_CHANMSG_TYPE_CHRESCIND};
 
+	if (hc->bound == ch)
+		hc->bound = NULL; /* Disabled now: the VSP may free it */
 	if (hc->ch != ch)
 		return; /* already closed by the guest */
 	if (hc->open && hc->conn->sock >= 0) {
@@ -127,8 +129,12 @@ vmb_bus_conn_free(struct vmb_bus_conn *c)
 	struct vmb_bus_host *h = c->h;
 	uint32_t i;
 
-	for (i = 0; i < h->noffers; i++)
+	for (i = 0; i < h->noffers; i++) {
 		vmb_bus_close_chan(&c->chans[i]);
+		/* a channel the VSP kept must not call back into this freed slot */
+		if (c->chans[i].bound)
+			vmb_channel_detach_transport(c->chans[i].bound);
+	}
 	for (i = 0; i < MAX_PENDING_GPADLS; i++)
 		free(c->pend[i].pfns);
 	vmb_bus_rx_reset(&c->rx);
@@ -327,6 +333,28 @@ on_gpadl_teardown(struct vmb_bus_conn *c, const void *msg)
 	return send_msg(c, &r, sizeof(r));
 }
 
+/* A descriptor for OPEN must be an eventfd (not, say, the guest's own socket, which would keep
+ * its connection alive, or a pipe); it is made non-blocking, as the guest may have made it
+ * blocking and can fill or drain the counter itself. */
+static bool
+usable_eventfd(int fd)
+{
+	char path[64], line[128];
+	bool yes = false;
+	FILE *f;
+	int fl;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return false;
+	while (!yes && fgets(line, sizeof(line), f))
+		yes = strncmp(line, "eventfd-count:", 14) == 0;
+	fclose(f);
+	fl = yes ? fcntl(fd, F_GETFL) : -1;
+	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+}
+
 static int
 open_result(struct vmb_bus_conn *c, const struct vmbus_chanmsg_chopen *m, uint32_t status)
 {
@@ -351,13 +379,14 @@ on_open(struct vmb_bus_conn *c, const void *msg)
 	memcpy(&m, msg, sizeof(m));
 	hc = chan_by_relid(c, m.chanid);
 	if (c->state != CONN_CONNECTED || hc == NULL || hc->rescinded || hc->open ||
-	    (c->rx.nfds != 0 && c->rx.nfds != 2))
+	    (c->rx.nfds != 0 && c->rx.nfds != 2) ||
+	    (c->rx.nfds == 2 && (!usable_eventfd(c->rx.fds[0]) || !usable_eventfd(c->rx.fds[1]))))
 		return -EPROTO;
 	g = vmb_gpadl_find(&c->gpadls, m.gpadl);
 	if (g == NULL)
 		return -EPROTO;
 	/* Pages [0, txbr) are the guest's outgoing ring, the rest ours: two rings of >= 2 pages */
-	if (m.txbr_pgcnt < 2 || m.txbr_pgcnt > g->page_count - 2)
+	if (g->page_count < 4 || m.txbr_pgcnt < 2 || m.txbr_pgcnt > g->page_count - 2)
 		return open_result(c, &m, STATUS_FAIL);
 	out_pages = g->page_count - m.txbr_pgcnt;
 	memset(&hc->link, 0, sizeof(hc->link));
@@ -382,6 +411,7 @@ on_open(struct vmb_bus_conn *c, const void *msg)
 	}
 	hc->ch = ch;
 	hc->open = true;
+	hc->bound = ch;
 	if (vmb_channel_state(ch) == VMB_CHANNEL_CLOSED) {
 		/* the VSP kept the channel from an earlier open: reopen it */
 		rc = vmb_channel_link_open(ch, &hc->link);
@@ -393,9 +423,17 @@ on_open(struct vmb_bus_conn *c, const void *msg)
 	if (rc == 0)
 		rc = vmb_channel_start(ch);
 	if (rc) {
+		/* e.g. rings with invalid indices: the VSP's channel goes back to it (Disabled, or
+		 * Closed when it was kept from an earlier open) */
 		hc->open = false;
 		hc->ch = NULL;
 		vmb_bus_unmap_chan(hc);
+		if (vmb_channel_state(ch) == VMB_CHANNEL_DISABLED) {
+			vmb_channel_detach_transport(ch); /* the VSP may free it without a disable */
+			hc->bound = NULL;
+		}
+		if (h->offers[hc->offer].on_close)
+			h->offers[hc->offer].on_close(h->offers[hc->offer].ctx, c, hc->offer, ch);
 		return open_result(c, &m, STATUS_FAIL);
 	}
 	h->stats.opens++;

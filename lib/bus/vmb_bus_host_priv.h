@@ -30,6 +30,8 @@ struct host_chan {
 	uint32_t offer;      /* index in the host's offer table */
 	bool offered, rescinded, open;
 	struct vmb_channel *ch;
+	struct vmb_channel *bound; /* its transport context is this slot: open, or kept by the
+				    * VSP after a close; detached when the guest goes away */
 	struct vmb_mapping m_in, m_out;
 	struct vmb_channel_link link;
 	uint32_t ring_gpadl;

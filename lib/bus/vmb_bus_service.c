@@ -520,6 +520,7 @@ vmb_bus_host_abandon(struct vmb_bus_host *h)
 			vmb_channel_detach_transport(ch);
 			hc->open = false;
 			hc->ch = NULL;
+			hc->bound = NULL;
 			if (h->offers[j].on_close)
 				h->offers[j].on_close(h->offers[j].ctx, c, j, ch);
 			vmb_bus_unmap_chan(hc);
@@ -577,7 +578,7 @@ take_chan(struct vmb_bus_host *h, struct vmb_bus_conn *c, uint32_t i, struct blo
 	if (b->bad)
 		return -EPROTO;
 	g = vmb_gpadl_find(&c->gpadls, hc->ring_gpadl);
-	if (g == NULL || hc->txbr < 2 || hc->txbr > g->page_count - 2)
+	if (g == NULL || g->page_count < 4 || hc->txbr < 2 || hc->txbr > g->page_count - 2)
 		return -EPROTO;
 	rc = vmb_ring_map(&c->mem, g, 0, hc->txbr, &hc->link.incoming, &hc->m_in);
 	if (rc == 0)
@@ -611,6 +612,8 @@ finish_chan(struct host_chan *hc, struct blob *b)
 		rc = vmb_channel_enable(hc->ch); /* link_open on the same rings */
 	if (rc == 0)
 		rc = vmb_channel_start(hc->ch);
+	if (rc == 0)
+		hc->bound = hc->ch;
 	return rc;
 }
 

@@ -9,6 +9,8 @@
  *   OUTDIR/ring/     valid rings written by the library's writer, with reader/writer scripts
  *   OUTDIR/packet/   packets of every type as the library encodes them
  *   OUTDIR/channel/  guest scripts for fuzz_channel (formats in each target's file comment)
+ *   OUTDIR/bus/      control-plane sessions of a guest for fuzz_bus: a whole valid one, and
+ *                    bad frames, descriptors, orders and GPADLs
  * The checked-in corpus (test/fuzz/corpus/) is this program's output; streams carry random
  * stream ids, so regenerated files differ from the checked-in ones in those bytes only.
  */
@@ -21,6 +23,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <rte_vmbus_reg.h>
+
+#include <vmb/vmb_bus.h>
 #include <vmb/vmb_channel.h>
 #include <vmb/vmb_mem.h>
 #include <vmb/vmb_packet.h>
@@ -1060,6 +1065,319 @@ gen_channel(void)
 	free(s.p);
 }
 
+/* =========================================================================================== */
+/* bus                                                                                         */
+/* =========================================================================================== */
+
+/* Record kinds and descriptor selectors of fuzz_bus (see its file comment). */
+enum bus_kind { B_RAW, B_FRAME, B_HALF, B_MEM, B_POLL, B_VSPOFF };
+#define B_FDS(n, first, extra) ((uint8_t)((n) | (first) << 3 | (extra) << 5))
+#define B_MEMFD B_FDS(1, 0, 0)       /* the guest memory */
+#define B_EVENTFDS B_FDS(2, 1, 0)    /* eventfds A and B */
+#define B_SPLIT 0x80u
+#define B_GUEST_PAGES 64u           /* fuzz_bus's guest memory */
+
+static void
+b_rec(struct buf *s, uint8_t kind, uint8_t fds, const void *p, uint16_t n)
+{
+	put8(s, kind);
+	put8(s, fds);
+	put16(s, n);
+	put(s, p, n);
+}
+
+static void
+b_msg(struct buf *s, uint8_t fds, const void *msg, uint16_t n)
+{
+	b_rec(s, B_FRAME, fds, msg, n);
+}
+
+static void
+b_contact(struct buf *s, uint32_t ver, uint8_t fds)
+{
+	struct vmbus_chanmsg_connect m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = VMBUS_CHANMSG_TYPE_CONNECT;
+	m.ver = ver;
+	b_msg(s, fds, &m, sizeof(m));
+}
+
+static void
+b_hdr_only(struct buf *s, uint32_t type, uint8_t fds)
+{
+	struct vmbus_chanmsg_hdr m = {.type = type};
+
+	b_msg(s, fds, &m, sizeof(m));
+}
+
+/* GPADL_HEADER with up to 26 page numbers, then GPADL_BODY messages of up to 28. */
+static void
+b_gpadl(struct buf *s, uint32_t chanid, uint32_t id, const uint64_t *pfns, uint32_t n)
+{
+	uint8_t msg[240];
+	struct vmbus_chanmsg_gpadl_conn h;
+	struct vmbus_chanmsg_gpadl_subconn b;
+	uint32_t here = n < VMBUS_CHANMSG_GPADL_CONN_PGMAX ? n : VMBUS_CHANMSG_GPADL_CONN_PGMAX;
+	uint32_t sent, msgno = 0;
+
+	memset(&h, 0, sizeof(h));
+	h.hdr.type = VMBUS_CHANMSG_TYPE_GPADL_CONN;
+	h.chanid = chanid;
+	h.gpadl = id;
+	h.range_len = (uint16_t)(8 + 8 * n);
+	h.range_cnt = 1;
+	h.range.len = n * VMB_PAGE_SIZE;
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), pfns, here * 8u);
+	b_msg(s, 0, msg, (uint16_t)(sizeof(h) + here * 8u));
+	for (sent = here; sent < n; sent += here) {
+		here = n - sent < VMBUS_CHANMSG_GPADL_SUBCONN_PGMAX ? n - sent
+								   : VMBUS_CHANMSG_GPADL_SUBCONN_PGMAX;
+		memset(&b, 0, sizeof(b));
+		b.hdr.type = VMBUS_CHANMSG_TYPE_GPADL_SUBCONN;
+		b.msgno = ++msgno;
+		b.gpadl = id;
+		memcpy(msg, &b, sizeof(b));
+		memcpy(msg + sizeof(b), pfns + sent, here * 8u);
+		b_msg(s, 0, msg, (uint16_t)(sizeof(b) + here * 8u));
+	}
+}
+
+/* A GPADL of @p n consecutive pages from @p first. */
+static void
+b_gpadl_run(struct buf *s, uint32_t chanid, uint32_t id, uint64_t first, uint32_t n)
+{
+	uint64_t pfns[64];
+	uint32_t i;
+
+	CHECK(n <= 64);
+	for (i = 0; i < n; i++)
+		pfns[i] = first + i;
+	b_gpadl(s, chanid, id, pfns, n);
+}
+
+static void
+b_open(struct buf *s, uint32_t chanid, uint32_t openid, uint32_t gpadl, uint32_t txbr, uint8_t fds)
+{
+	struct vmbus_chanmsg_chopen m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = VMBUS_CHANMSG_TYPE_CHOPEN;
+	m.chanid = chanid;
+	m.openid = openid;
+	m.gpadl = gpadl;
+	m.txbr_pgcnt = txbr;
+	b_msg(s, fds, &m, sizeof(m));
+}
+
+/* CLOSE, GPADL_TEARDOWN and RELID_RELEASED: a channel id, maybe a GPADL id. */
+static void
+b_chan_msg(struct buf *s, uint32_t type, uint32_t chanid, uint32_t gpadl)
+{
+	struct vmbus_chanmsg_gpadl_disconn m; /* the longest of the three */
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = type;
+	m.chanid = chanid;
+	m.gpadl = gpadl;
+	b_msg(s, 0, &m, type == VMBUS_CHANMSG_TYPE_GPADL_DISCONN ? sizeof(m) : 12);
+}
+
+static void
+b_mem(struct buf *s, uint32_t off, const void *p, uint16_t n)
+{
+	put8(s, B_MEM);
+	put8(s, 0);
+	put16(s, (uint16_t)(4 + n));
+	put32(s, off);
+	put(s, p, n);
+}
+
+/* An inband request at the start of the ring whose control page is guest page @p ctl_pfn. */
+static void
+b_ring_request(struct buf *s, uint32_t ctl_pfn, uint64_t xid)
+{
+	struct vmbus_chanpkt_hdr h = {.type = VMB_PKT_INBAND, .hlen = 2, .tlen = 3,
+				      .flags = VMB_PKT_FLAG_RC, .xactid = xid};
+	uint8_t pkt[32];
+	uint32_t windex = sizeof(pkt);
+
+	memset(pkt, 0, sizeof(pkt));
+	memcpy(pkt, &h, sizeof(h));
+	memcpy(pkt + sizeof(h), "request!", 8); /* trailer (start index 0 << 32) stays zero */
+	b_mem(s, (ctl_pfn + 1) * VMB_PAGE_SIZE, pkt, sizeof(pkt));
+	b_mem(s, ctl_pfn * VMB_PAGE_SIZE, &windex, sizeof(windex));
+}
+
+static void
+b_one(struct buf *s, uint8_t kind, uint8_t v)
+{
+	b_rec(s, kind, 0, &v, 1);
+}
+
+static void
+b_emit(const char *name, struct buf *s)
+{
+	write_file("bus", name, s->p, s->n);
+	s->n = 0;
+}
+
+/* Contact (newest version, the guest memory) and the offers. */
+static void
+b_connect(struct buf *s)
+{
+	b_contact(s, VMB_BUS_VERSION_WIN10_V5_3, B_MEMFD);
+	b_hdr_only(s, VMBUS_CHANMSG_TYPE_CHREQUEST, 0);
+}
+
+static void
+gen_bus(void)
+{
+	struct buf s = {0};
+
+	/* A whole session: a GPADL in a header and a body, a channel in poll mode with one
+	 * request, one in interrupt mode, closes, teardowns, unload. */
+	b_connect(&s);
+	b_gpadl_run(&s, 1, 1, 0, 30);
+	b_open(&s, 1, 1, 1, 15, 0);
+	b_ring_request(&s, 0, 42);
+	b_one(&s, B_POLL, 64);
+	b_gpadl_run(&s, 2, 2, 32, 8);
+	b_open(&s, 2, 2, 2, 4, B_EVENTFDS);
+	b_one(&s, B_POLL, 64);
+	b_chan_msg(&s, VMBUS_CHANMSG_TYPE_CHCLOSE, 1, 0);
+	b_chan_msg(&s, VMBUS_CHANMSG_TYPE_GPADL_DISCONN, 1, 1);
+	b_chan_msg(&s, VMBUS_CHANMSG_TYPE_CHCLOSE, 2, 0);
+	b_chan_msg(&s, VMBUS_CHANMSG_TYPE_GPADL_DISCONN, 2, 2);
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_DISCONNECT, 0);
+	b_emit("b00-valid-session", &s);
+
+	/* A GPADL naming a page outside guest memory is refused; the guest stays and goes on. */
+	{
+		static const uint64_t bad[] = {0, 1, 2, B_GUEST_PAGES};
+		b_connect(&s);
+		b_gpadl(&s, 1, 1, bad, 4);
+		b_gpadl_run(&s, 1, 2, 0, 4);
+		b_open(&s, 1, 1, 2, 2, 0);
+		b_chan_msg(&s, VMBUS_CHANMSG_TYPE_CHCLOSE, 1, 0);
+		b_hdr_only(&s, VMBUS_CHANMSG_TYPE_DISCONNECT, 0);
+		b_emit("b01-gpadl-outside-memory", &s);
+	}
+
+	/* Bad magic. */
+	{
+		struct vmbus_chanmsg_hdr m = {.type = VMBUS_CHANMSG_TYPE_CHREQUEST};
+		uint8_t raw[16];
+		uint32_t magic = 0x46424d57u;
+		uint16_t len = sizeof(m);
+		b_contact(&s, VMB_BUS_VERSION_WIN10_V5_3, B_MEMFD);
+		memset(raw, 0, sizeof(raw));
+		memcpy(raw, &magic, 4);
+		memcpy(raw + 4, &len, 2);
+		memcpy(raw + 8, &m, sizeof(m));
+		b_rec(&s, B_RAW, 0, raw, sizeof(raw));
+		b_emit("b02-bad-magic", &s);
+	}
+
+	/* A frame longer than a SynIC message. */
+	{
+		uint8_t big[300];
+		memset(big, 0, sizeof(big));
+		big[0] = VMBUS_CHANMSG_TYPE_CHREQUEST;
+		b_connect(&s);
+		b_msg(&s, 0, big, sizeof(big));
+		b_emit("b03-oversized-length", &s);
+	}
+
+	/* Descriptors: two with the contact; one with a message that takes none; five (more than
+	 * a frame may carry); contact and open with their descriptors sent apart from the frame
+	 * start; a memfd whose size is not a page multiple; a smaller memory. */
+	b_contact(&s, VMB_BUS_VERSION_WIN10_V5_3, B_FDS(2, 0, 0));
+	b_emit("b04-contact-two-fds", &s);
+	b_contact(&s, VMB_BUS_VERSION_WIN10_V5_3, B_MEMFD);
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_CHREQUEST, B_FDS(1, 1, 0));
+	b_emit("b05-fd-on-request-offers", &s);
+	b_connect(&s);
+	b_gpadl_run(&s, 1, 1, 0, 4);
+	b_open(&s, 1, 1, 1, 2, B_FDS(5, 1, 0));
+	b_emit("b06-five-fds", &s);
+	b_contact(&s, VMB_BUS_VERSION_WIN10_V5_3, B_MEMFD | B_SPLIT);
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_CHREQUEST, 0);
+	b_gpadl_run(&s, 2, 1, 8, 6);
+	b_open(&s, 2, 7, 1, 3, B_EVENTFDS | B_SPLIT);
+	b_one(&s, B_POLL, 8);
+	b_emit("b07-fds-split", &s);
+	b_contact(&s, VMB_BUS_VERSION_WIN10_V5_3, B_FDS(1, 3, 2));
+	b_emit("b08-bad-size-memory", &s);
+	b_contact(&s, VMB_BUS_VERSION_WIN8, B_FDS(1, 3, 3));
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_CHREQUEST, 0);
+	b_gpadl_run(&s, 1, 1, 0, 4);
+	b_open(&s, 2, 1, 1, 2, B_EVENTFDS);
+	b_gpadl_run(&s, 1, 2, 1, 4); /* page 4 is outside this memory */
+	b_emit("b10-small-memory", &s);
+
+	/* Regression (found by fuzz_bus): an open on rings whose indices are invalid failed after
+	 * on_open, and the host dropped the VSP's channel on the floor. */
+	{
+		uint32_t windex = 1;
+		b_connect(&s);
+		b_gpadl_run(&s, 1, 1, 0, 8);
+		b_mem(&s, 0, &windex, sizeof(windex));
+		b_open(&s, 1, 1, 1, 4, 0);
+		b_emit("b09-open-on-corrupt-ring", &s);
+	}
+
+	/* Half a frame (with a descriptor), then the guest goes away. */
+	{
+		struct vmbus_chanmsg_chopen m;
+		memset(&m, 0, sizeof(m));
+		m.hdr.type = VMBUS_CHANMSG_TYPE_CHOPEN;
+		m.chanid = 1;
+		b_connect(&s);
+		b_rec(&s, B_HALF, B_FDS(1, 1, 0), &m, sizeof(m));
+		b_emit("b11-half-frame", &s);
+	}
+
+	/* Messages before contact. */
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_CHREQUEST, 0);
+	b_connect(&s);
+	b_emit("b12-request-before-contact", &s);
+	b_gpadl_run(&s, 1, 1, 0, 4);
+	b_open(&s, 1, 1, 1, 2, 0);
+	b_emit("b13-gpadl-open-before-contact", &s);
+
+	/* Version negotiation: one the host does not speak, then an older one. */
+	b_contact(&s, 0x00090000u, B_MEMFD);
+	b_contact(&s, VMB_BUS_VERSION_WIN8_1, B_MEMFD);
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_CHREQUEST, 0);
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_DISCONNECT, 0);
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_CHREQUEST, 0); /* after unload */
+	b_emit("b14-version-downgrade-unload", &s);
+
+	/* The VSP disables its channel: rescind, RELID_RELEASED, offered again, reopened. */
+	b_connect(&s);
+	b_gpadl_run(&s, 1, 1, 0, 4);
+	b_open(&s, 1, 1, 1, 2, 0);
+	b_one(&s, B_VSPOFF, 0);
+	b_chan_msg(&s, VMBUS_CHANMSG_TYPE_CHFREE, 1, 0);
+	b_hdr_only(&s, VMBUS_CHANMSG_TYPE_CHREQUEST, 0);
+	b_open(&s, 1, 2, 1, 2, B_EVENTFDS);
+	b_chan_msg(&s, VMBUS_CHANMSG_TYPE_CHCLOSE, 1, 0);
+	b_chan_msg(&s, VMBUS_CHANMSG_TYPE_GPADL_DISCONN, 1, 1);
+	b_emit("b15-vsp-rescind-reopen", &s);
+
+	/* Tearing down the rings of an open channel drops the guest (its channels close). */
+	b_connect(&s);
+	b_gpadl_run(&s, 1, 1, 0, 4);
+	b_gpadl_run(&s, 2, 2, 4, 4);
+	b_open(&s, 1, 1, 1, 2, 0);
+	b_open(&s, 2, 2, 2, 2, B_EVENTFDS);
+	b_chan_msg(&s, VMBUS_CHANMSG_TYPE_GPADL_DISCONN, 1, 1);
+	b_emit("b16-teardown-open-rings", &s);
+	free(s.p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1074,5 +1392,6 @@ main(int argc, char **argv)
 	gen_ring();
 	gen_packet();
 	gen_channel();
+	gen_bus();
 	return 0;
 }

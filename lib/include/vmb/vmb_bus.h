@@ -60,8 +60,10 @@ struct vmb_bus_conn; /**< one guest as seen by the host */
  */
 typedef struct vmb_channel *(*vmb_bus_open_fn)(void *ctx, struct vmb_bus_conn *conn,
 					       uint32_t offer_id);
-/** The guest closed the channel, or went away: the channel is Closed (disable and clean it up,
- *  or keep it: a reopen by the same guest asks for a channel again). */
+/** The guest closed the channel or went away (the channel is Closed: disable and clean it up,
+ *  or keep it: a reopen by the same guest asks for a channel again; if its guest goes away, the
+ *  kept channel is detached from the bus and may simply be disabled and freed), or its open
+ *  failed after on_open (the channel is then Disabled, or Closed if it was kept). */
 typedef void (*vmb_bus_close_fn)(void *ctx, struct vmb_bus_conn *conn, uint32_t offer_id,
 				 struct vmb_channel *ch);
 
