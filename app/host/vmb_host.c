@@ -7,7 +7,10 @@
  * host over to it, guests and open channels included, then exits. The successor prints its
  * pid, and can be serviced again the same way.
  *
- *   vmb-host --socket PATH [--channels N] [--successor BINARY] [--interrupt] [--quiet]
+ * By default the poll loop sleeps when idle (interrupt mode); --poll busy-polls (lowest latency,
+ * one core always busy).
+ *
+ *   vmb-host --socket PATH [--channels N] [--successor BINARY] [--poll] [--quiet]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,7 +171,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: vmb-host --socket PATH [--channels N (1..%d)] [--successor BINARY] "
-			"[--interrupt] [--quiet]\n"
+			"[--poll] [--quiet]\n"
 			"  kill -USR1 <pid> hands the host over to a new process (zero loss);\n"
 			"  kill -TERM <pid> stops it.\n",
 		MAX_OFFERS);
@@ -179,10 +182,10 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},  {"channels", required_argument, NULL, 'c'},
-		{"successor", required_argument, NULL, 'S'}, {"interrupt", no_argument, NULL, 'i'},
+		{"successor", required_argument, NULL, 'S'}, {"poll", no_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},         {"handoff-fd", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-	struct vmb_poller_config pc = {.cpu = -1};
+	struct vmb_poller_config pc = {.cpu = -1, .interrupt_mode = true};
 	struct vmb_bus_offer offers[MAX_OFFERS];
 	struct vmb_bus_host_config bc = {0};
 	const char *successor = "/proc/self/exe";
@@ -191,7 +194,7 @@ main(int argc, char **argv)
 	int nchan = 1, handoff_fd = -1, c, i, rc, nt = 0;
 
 	prog_name = argv[0];
-	while ((c = getopt_long(argc, argv, "s:c:S:iqH:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:S:pqH:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			bc.path = optarg;
@@ -202,8 +205,8 @@ main(int argc, char **argv)
 		case 'S':
 			successor = optarg;
 			break;
-		case 'i':
-			pc.interrupt_mode = true;
+		case 'p':
+			pc.interrupt_mode = false;
 			break;
 		case 'q':
 			quiet = true;
