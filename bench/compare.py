@@ -77,7 +77,8 @@ def run_bench(args, regex):
 
 
 def measure(args, size, batch, threads, rep):
-    names = ['^%s/[^/]+/size:%d/batch:%d/.*threads:%d$' % (i, size, batch, threads) for i in IMPLS]
+    fams = {'vmb_ring': 'vmb_ring/' + args.vmb_variant, 'rte_ring': 'rte_ring/[^/]+'}
+    names = ['^%s/size:%d/batch:%d/.*threads:%d$' % (fams[i], size, batch, threads) for i in IMPLS]
     if rep % 2:
         names.reverse()
     regex = '|'.join(names)
@@ -120,6 +121,9 @@ def main():
     p.add_argument('--quiet-timeout', type=float, default=30, help='longest wait for an idle machine')
     p.add_argument('--no-gate', dest='gate', action='store_false', help='no idle wait, no retries')
     p.add_argument('--json', metavar='OUT', help='also write the results as JSON')
+    p.add_argument('--vmb-variant', default='inband', choices=['inband', 'lazy'],
+                   help='inband: the reader commits once per batch; lazy: with '
+                        'vmb_ring_read_commit_lazy (every eighth of the ring)')
     p.add_argument('bench_args', nargs='*', help='extra bench_ring arguments (after --)')
     args = p.parse_args()
     if not os.access(args.bin, os.X_OK):

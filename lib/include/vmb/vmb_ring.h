@@ -505,6 +505,28 @@ vmb_ring_read_commit(struct vmb_ring_reader *r)
 	return vmb_ring_read_commit_to(r, r->cursor);
 }
 
+/**
+ * Commit only when it is worth it: at least @p min_bytes read since the last commit, or the
+ * writer announced that it waits for room (pending_send_size set). Fewer read_index stores mean
+ * fewer transfers of the control page's cache line between the cores, for a reader that runs
+ * in bursts. The writer only sees free space later, so a reader that stops must call
+ * vmb_ring_read_commit() (it does when it finds the ring empty). @p min_bytes is clamped to a
+ * quarter of the ring, so a writer waiting on a full ring always gets its room back.
+ * @return as vmb_ring_read_commit(); false also when nothing was committed.
+ */
+static inline bool
+vmb_ring_read_commit_lazy(struct vmb_ring_reader *r, uint32_t min_bytes)
+{
+	uint32_t quarter = r->m.size / 4;
+
+	if (min_bytes > quarter)
+		min_bytes = quarter;
+	if (vmb_ring__dist(r->committed, r->cursor, r->m.size) < min_bytes &&
+	    vmb_ring__peek(&r->m.ctl->pending_send) == 0)
+		return false;
+	return vmb_ring_read_commit(r);
+}
+
 /** Forget everything read since the last commit: those packets will be read again. */
 static inline void
 vmb_ring_read_revert(struct vmb_ring_reader *r)
