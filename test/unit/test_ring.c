@@ -1209,11 +1209,59 @@ test_garbage_never_crashes(void **state)
 	garbage_loop(TU_RING_MEMFD, 50000, 0x5EED0002);
 }
 
+/* vmb_ring_read_commit_lazy: no store below the threshold, a store at it, a store whenever the
+ * writer announced it waits for room, and the threshold clamped to a quarter of the ring. */
+static void
+test_read_commit_lazy(void **state)
+{
+	struct tu_ring tr;
+	struct vmb_ring_writer w;
+	struct vmb_ring_reader r;
+	struct vmb_ring_pkt p;
+	uint8_t payload[40] = {0};
+	int i;
+
+	(void)state;
+	tu_ring_init(&tr, TU_RING_MEMFD, 8192);
+	assert_int_equal(vmb_ring_writer_attach(&w, &tr.m), VMB_RING_OK);
+	assert_int_equal(vmb_ring_reader_attach(&r, &tr.m, tr.bounce, tr.bounce_size), VMB_RING_OK);
+	for (i = 0; i < 20; i++) /* 20 packets of 16 + 40 + 8 = 64 bytes */
+		assert_int_equal(vmb_pkt_write_inband(&w, (uint64_t)i, 0, payload, sizeof(payload)),
+				 VMB_RING_OK);
+	vmb_ring_write_commit(&w);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(vmb_ring_read(&r, &p), VMB_RING_OK);
+	/* 192 bytes read, threshold 256: nothing published */
+	vmb_ring_read_commit_lazy(&r, 256);
+	assert_int_equal(tr.m.ctl->rindex, 0);
+	assert_int_equal(vmb_ring_read(&r, &p), VMB_RING_OK);
+	/* 256 bytes read: published */
+	vmb_ring_read_commit_lazy(&r, 256);
+	assert_int_equal(tr.m.ctl->rindex, 256);
+	/* a waiting writer gets its room at once, whatever the threshold */
+	assert_int_equal(vmb_ring_read(&r, &p), VMB_RING_OK);
+	tr.m.ctl->pending_send = 4096;
+	vmb_ring_read_commit_lazy(&r, 4096);
+	assert_int_equal(tr.m.ctl->rindex, 320);
+	tr.m.ctl->pending_send = 0;
+	/* a threshold above a quarter of the ring is clamped to 2048: the 15 further packets read
+	 * (960 bytes unpublished) stay below it, an explicit commit publishes them */
+	for (i = 0; i < 15; i++)
+		assert_int_equal(vmb_ring_read(&r, &p), VMB_RING_OK);
+	assert_int_equal(vmb_ring_read(&r, &p), VMB_RING_EMPTY);
+	vmb_ring_read_commit_lazy(&r, 1u << 30);
+	assert_int_equal(tr.m.ctl->rindex, 320); /* 960 < 2048: not yet */
+	vmb_ring_read_commit(&r);
+	assert_int_equal(tr.m.ctl->rindex, 1280);
+	tu_ring_fini(&tr);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_str),
+		cmocka_unit_test(test_read_commit_lazy),
 		cmocka_unit_test(test_format_and_layout),
 		cmocka_unit_test(test_writer_signal_edges),
 		cmocka_unit_test(test_reader_pending_send),
