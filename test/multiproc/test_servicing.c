@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@
 static const struct vmb_guid svc_type = {{0x53, 0x56, 0x43, 1}};
 static const struct vmb_guid svc_inst = {{0x53, 0x56, 0x43, 2}};
 static volatile sig_atomic_t stop_requested;
+extern char **environ;
 
 static void
 on_term(int sig)
@@ -253,18 +255,19 @@ host_main(const char *path, int remaining, int status_fd, int handoff_fd)
 			int sv[2], rc;
 			pid_t pid;
 
-			CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+			/* The successor end crosses exec; ours does not. posix_spawn rather than fork:
+			 * a fork copies this process's page tables under its memory lock, stalling
+			 * the poller thread (and the traffic) meanwhile. */
+			CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+			fcntl(sv[0], F_SETFD, FD_CLOEXEC);
 			snprintf(a_rem, sizeof(a_rem), "%d", remaining - 1);
 			snprintf(a_st, sizeof(a_st), "%d", status_fd);
 			snprintf(a_fd, sizeof(a_fd), "%d", sv[1]);
 			snprintf(a_ch, sizeof(a_ch), "%d", nchannels);
-			pid = fork();
-			CHECK(pid >= 0);
-			if (pid == 0) {
-				fcntl(sv[1], F_SETFD, 0);
-				execl("/proc/self/exe", "test_servicing", "--host", path, a_rem, a_st, a_fd,
-				      a_ch, (char *)NULL);
-				_exit(127);
+			{
+				char *args[] = {"test_servicing", "--host", (char *)path, a_rem, a_st,
+						a_fd, a_ch, NULL};
+				CHECK(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, args, environ) == 0);
 			}
 			close(sv[1]);
 			rc = vmb_bus_host_service_out(h, sv[0]);
