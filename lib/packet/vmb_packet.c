@@ -136,19 +136,8 @@ vmb_pkt__decode_full(const struct vmb_ring_pkt *rp, const struct vmb_pkt_limits 
 	/* rp->desc is the reader's private copy; the ring already checked 2 <= hlen <= tlen and
 	 * that tlen*8 bytes are available. */
 	uint32_t types = lim->types_allowed ? lim->types_allowed : VMB_PKT_TYPES_DEFAULT;
-	uint32_t hdr_len = (uint32_t)rp->desc.hlen << VMBUS_CHANPKT_SIZE_SHIFT;
+	uint32_t hdr_len = vmb_pkt__init(rp, out);
 	uint16_t type = rp->desc.type;
-
-	out->type = type;
-	out->flags = rp->desc.flags;
-	out->xid = rp->desc.xactid;
-	out->payload = rp->bytes + hdr_len;
-	out->payload_len = rp->len - hdr_len;
-	out->range_count = 0;
-	out->pfn_count = 0;
-	out->xfer_set_id = 0;
-	out->xfer_sender_owns = 0;
-	out->ext_bytes = 0;
 
 	if (type >= 32 || !(types & (1u << type)))
 		return VMB_PKT_EBADTYPE;

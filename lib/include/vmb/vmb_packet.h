@@ -127,6 +127,26 @@ vmb_pkt_pages_spanned(uint32_t byte_offset, uint32_t byte_count)
  * @return VMB_PKT_OK with @p out filled, or the reason for refusal (the peer is broken: the
  *         caller poisons the channel).
  */
+/* The descriptor fields of a decoded packet, from the reader's private copy; no ranges yet.
+ * @return the type header's length in bytes. Internal to vmb_pkt_decode(). */
+static inline uint32_t
+vmb_pkt__init(const struct vmb_ring_pkt *rp, struct vmb_pkt *out)
+{
+	uint32_t hdr_len = (uint32_t)rp->desc.hlen << VMBUS_CHANPKT_SIZE_SHIFT;
+
+	out->type = rp->desc.type;
+	out->flags = rp->desc.flags;
+	out->xid = rp->desc.xactid;
+	out->payload = rp->bytes + hdr_len;
+	out->payload_len = rp->len - hdr_len;
+	out->range_count = 0;
+	out->pfn_count = 0;
+	out->xfer_set_id = 0;
+	out->xfer_sender_owns = 0;
+	out->ext_bytes = 0;
+	return hdr_len;
+}
+
 static inline enum vmb_pkt_error vmb_pkt_decode(const struct vmb_ring_pkt *rp,
 						const struct vmb_pkt_limits *lim, struct vmb_pkt *out,
 						struct vmb_pkt_ranges *ranges);
@@ -146,17 +166,7 @@ vmb_pkt_decode(const struct vmb_ring_pkt *rp, const struct vmb_pkt_limits *lim, 
 	/* Fast path: inband and completion packets have no type header to check. */
 	if ((type == VMB_PKT_INBAND || type == VMB_PKT_COMPLETION) && (types & (1u << type)) &&
 	    !(rp->desc.flags & ~VMB_PKT_FLAGS_KNOWN)) {
-		uint32_t hdr_len = (uint32_t)rp->desc.hlen << VMBUS_CHANPKT_SIZE_SHIFT;
-		out->type = type;
-		out->flags = rp->desc.flags;
-		out->xid = rp->desc.xactid;
-		out->payload = rp->bytes + hdr_len;
-		out->payload_len = rp->len - hdr_len;
-		out->range_count = 0;
-		out->pfn_count = 0;
-		out->xfer_set_id = 0;
-		out->xfer_sender_owns = 0;
-		out->ext_bytes = 0;
+		vmb_pkt__init(rp, out);
 		return VMB_PKT_OK;
 	}
 	return vmb_pkt__decode_full(rp, lim, out, ranges);
