@@ -367,7 +367,7 @@ typedef EVT_VMB_CHANNEL_RESTORE_PACKET *PFN_VMB_CHANNEL_RESTORE_PACKET;
 typedef VOID EVT_VMB_CHANNEL_PNP_FAILURE(VMBCHANNEL Channel, NTSTATUS FailureStatus);
 typedef EVT_VMB_CHANNEL_PNP_FAILURE *PFN_VMB_CHANNEL_PNP_FAILURE;
 
-/** State-change callbacks; every member optional (NULL = not implemented). */
+/** State-change callbacks; every member optional (NULL: the driver has no handler for it). */
 typedef struct _VMB_CHANNEL_STATE_CHANGE_CALLBACKS {
 	ULONG Version; /**< VMB_CHANNEL_STATE_CHANGE_CALLBACKS_VERSION_1 */
 	ULONG Size;    /**< sizeof(VMB_CHANNEL_STATE_CHANGE_CALLBACKS) */
