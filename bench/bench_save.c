@@ -23,6 +23,7 @@
 #include <vmb/vmb_pair.h>
 #include <vmb/vmb_save.h>
 
+#include "seq_vsp.h"
 #include "vmb_bench.h"
 
 #define CHUNK (1u << 20)
@@ -63,18 +64,6 @@ guest_process(struct vmb_channel *ch, struct vmb_rx *rx, const void *b, uint32_t
 	sink_process(ch, rx, b, l, f);
 }
 
-static int
-vsp_save(struct vmb_channel *ch, struct vmb_packet *p, void *buf, uint32_t size, uint32_t *needed)
-{
-	uint32_t seq = (uint32_t)(uintptr_t)vmb_packet_get_context(p);
-	(void)ch;
-	*needed = sizeof(seq);
-	if (size < sizeof(seq))
-		return -ENOBUFS;
-	memcpy(buf, &seq, sizeof(seq));
-	return 0;
-}
-
 static void
 vsp_done(struct vmb_packet *p, int status, const void *buf, uint32_t len)
 {
@@ -88,21 +77,7 @@ static int
 vsp_restore(struct vmb_channel *ch, const void *lib, uint32_t lib_size, const void *save,
 	    uint32_t save_size)
 {
-	struct vmb_packet *p = vmb_packet_alloc(ch);
-	uint32_t seq;
-	int rc;
-
-	if (p == NULL || save_size != sizeof(seq))
-		return -ENOMEM;
-	memcpy(&seq, save, sizeof(seq));
-	rc = vmb_packet_restore(p, lib, lib_size);
-	if (rc) {
-		vmb_packet_free(p);
-		return rc;
-	}
-	vmb_packet_set_completion(p, vsp_done);
-	vmb_packet_set_context(p, (void *)(uintptr_t)seq);
-	return 0;
+	return seq_vsp_restore(ch, lib, lib_size, save, save_size, vsp_done, 0);
 }
 
 static uint32_t max_packet = VMB_DEFAULT_MAX_PACKET_SIZE;
@@ -116,7 +91,7 @@ new_host(void)
 	vmb_channel_init_set_max_packet_size(h, max_packet);
 	vmb_channel_init_set_capacity(h, 256, MAX_PENDING);
 	vmb_channel_init_set_process_packet(h, sink_process, NULL);
-	vmb_channel_init_set_save_restore(h, vsp_save, vsp_restore);
+	vmb_channel_init_set_save_restore(h, seq_vsp_save, vsp_restore);
 	return h;
 }
 

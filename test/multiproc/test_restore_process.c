@@ -25,6 +25,8 @@
 #include <vmb/vmb_save.h>
 #include <vmb/vmb_transport.h>
 
+#include "seq_vsp.h"
+
 #define N 3000
 #define FAIL(...)                                                                               \
 	do {                                                                                    \
@@ -78,41 +80,10 @@ host_process(struct vmb_channel *ch, struct vmb_rx *rx, const void *b, uint32_t 
 }
 
 static int
-vsp_save(struct vmb_channel *ch, struct vmb_packet *p, void *buf, uint32_t size, uint32_t *needed)
-{
-	uint32_t seq = (uint32_t)(uintptr_t)vmb_packet_get_context(p);
-	(void)ch;
-	*needed = sizeof(seq);
-	if (size < sizeof(seq))
-		return -ENOBUFS;
-	memcpy(buf, &seq, sizeof(seq));
-	return 0;
-}
-
-static int
 vsp_restore(struct vmb_channel *ch, const void *lib, uint32_t lib_size, const void *save,
 	    uint32_t save_size)
 {
-	struct vmb_packet *p;
-	uint32_t seq;
-	int rc;
-
-	if (save_size != sizeof(seq))
-		return -EPROTO;
-	memcpy(&seq, save, sizeof(seq));
-	if (seq >= N)
-		return -EPROTO;
-	p = vmb_packet_alloc(ch);
-	if (p == NULL)
-		return -ENOMEM;
-	rc = vmb_packet_restore(p, lib, lib_size);
-	if (rc) {
-		vmb_packet_free(p);
-		return rc;
-	}
-	vmb_packet_set_completion(p, host_done);
-	vmb_packet_set_context(p, (void *)(uintptr_t)seq);
-	return 0;
+	return seq_vsp_restore(ch, lib, lib_size, save, save_size, host_done, N);
 }
 
 static struct vmb_channel *
@@ -122,7 +93,7 @@ new_host(void)
 	CHECK(vmb_channel_alloc(true, &h) == 0);
 	CHECK(vmb_channel_init_set_capacity(h, 256, 4096) == 0);
 	CHECK(vmb_channel_init_set_process_packet(h, host_process, NULL) == 0);
-	CHECK(vmb_channel_init_set_save_restore(h, vsp_save, vsp_restore) == 0);
+	CHECK(vmb_channel_init_set_save_restore(h, seq_vsp_save, vsp_restore) == 0);
 	return h;
 }
 

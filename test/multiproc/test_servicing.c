@@ -40,6 +40,8 @@
 #include <vmb/vmb_poll.h>
 #include <vmb/vmb_save.h>
 
+#include "seq_vsp.h"
+
 #define FAIL(...)                                                                               \
 	do {                                                                                    \
 		fprintf(stderr, "FAIL [%d] %s:%d: ", (int)getpid(), __FILE__, __LINE__);        \
@@ -126,39 +128,10 @@ host_process(struct vmb_channel *ch, struct vmb_rx *rx, const void *buf, uint32_
 }
 
 static int
-host_save(struct vmb_channel *ch, struct vmb_packet *p, void *buf, uint32_t size, uint32_t *needed)
-{
-	uint32_t seq = (uint32_t)(uintptr_t)vmb_packet_get_context(p);
-	(void)ch;
-	*needed = 4;
-	if (size < 4)
-		return -ENOBUFS;
-	memcpy(buf, &seq, 4);
-	return 0;
-}
-
-static int
 host_restore(struct vmb_channel *ch, const void *lib, uint32_t lib_size, const void *save,
 	     uint32_t save_size)
 {
-	struct vmb_packet *p;
-	uint32_t seq;
-	int rc;
-
-	if (save_size != 4)
-		return -EPROTO;
-	memcpy(&seq, save, 4);
-	p = vmb_packet_alloc(ch);
-	if (p == NULL)
-		return -ENOMEM;
-	rc = vmb_packet_restore(p, lib, lib_size);
-	if (rc) {
-		vmb_packet_free(p);
-		return rc;
-	}
-	vmb_packet_set_completion(p, notify_done);
-	vmb_packet_set_context(p, (void *)(uintptr_t)seq);
-	return 0;
+	return seq_vsp_restore(ch, lib, lib_size, save, save_size, notify_done, 0);
 }
 
 static struct vmb_channel *
@@ -175,7 +148,7 @@ host_on_open(void *ctx, struct vmb_bus_conn *conn, uint32_t offer)
 	vmb_channel_init_set_max_packet_size(ch, 256);
 	vmb_channel_init_set_capacity(ch, 256, 4096);
 	vmb_channel_init_set_process_packet(ch, host_process, NULL);
-	vmb_channel_init_set_save_restore(ch, host_save, host_restore);
+	vmb_channel_init_set_save_restore(ch, seq_vsp_save, host_restore);
 	vmb_channel_init_set_interface(ch, &svc_type, &svc_inst);
 	for (i = 0; i < 2 * MAX_CH; i++)
 		if (host_chans[i] == NULL) {
