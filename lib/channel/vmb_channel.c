@@ -802,6 +802,17 @@ vmb_channel_wait_fd(const struct vmb_channel *ch)
 	return vmb_channel_valid(ch) ? atomic_load(&((struct vmb_channel *)ch)->wait_fd_pub) : -1;
 }
 
+int
+vmb_channel_get_link(const struct vmb_channel *ch, struct vmb_channel_link *out)
+{
+	if (!vmb_channel_valid(ch) || out == NULL)
+		return -EBADF;
+	if (!ch->linked)
+		return -ENOTCONN;
+	*out = ch->link;
+	return 0;
+}
+
 const struct vmb_guest_mem *
 vmb_channel_guest_mem(const struct vmb_channel *ch)
 {

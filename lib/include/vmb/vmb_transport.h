@@ -64,6 +64,15 @@ int vmb_channel_link_open(struct vmb_channel *ch, const struct vmb_channel_link 
  */
 void vmb_channel_link_close(struct vmb_channel *ch);
 
+/**
+ * Copy the link of an Opened channel: its mapped rings, guest memory and signal descriptors.
+ * For an owner that drives the rings itself (a poll-mode driver's bursts) and therefore never
+ * calls vmb_channel_poll() nor adds the channel to a poller: the channel then only carries the
+ * control plane (open/close, state callbacks). The mappings stay valid until the link closes;
+ * the owner must stop touching them before vmb_channel_link_close()/disable. Control thread.
+ * @return 0; -EBADF; -ENOTCONN (not Opened).
+ */
+int vmb_channel_get_link(const struct vmb_channel *ch, struct vmb_channel_link *out);
 /** The eventfd this end waits on, or -1. */
 int vmb_channel_wait_fd(const struct vmb_channel *ch);
 
