@@ -142,11 +142,54 @@ vmb_bus_conn_free(struct vmb_bus_conn *c)
 		epoll_ctl(h->epfd, EPOLL_CTL_DEL, c->sock, NULL);
 		close(c->sock);
 	}
+	/* every channel is closed: no VSP data path maps from this table any more */
 	vmb_gpadl_table_fini(&c->gpadls);
+	pthread_mutex_destroy(&c->gpadl_lock);
 	if (c->have_mem)
 		vmb_mem_destroy(&c->mem);
 	free(c->chans);
 	free(c);
+}
+
+struct vmb_bus_conn *
+vmb_bus_conn_alloc(struct vmb_bus_host *h)
+{
+	struct vmb_bus_conn *c = calloc(1, sizeof(*c));
+	uint32_t i;
+
+	if (c == NULL)
+		return NULL;
+	c->chans = calloc(h->cfg.max_channels, sizeof(*c->chans));
+	if (c->chans == NULL || vmb_gpadl_table_init(&c->gpadls, h->cfg.max_gpadls) != 0 ||
+	    pthread_mutex_init(&c->gpadl_lock, NULL) != 0) {
+		vmb_gpadl_table_fini(&c->gpadls);
+		free(c->chans);
+		free(c);
+		return NULL;
+	}
+	c->h = h;
+	c->sock = -1;
+	c->mem.fd = -1;
+	vmb_bus_rx_init(&c->rx);
+	for (i = 0; i < h->cfg.max_channels; i++) {
+		c->chans[i].conn = c;
+		c->chans[i].offer = i;
+		c->chans[i].link.wait_fd = c->chans[i].link.signal_fd = -1;
+	}
+	return c;
+}
+
+int
+vmb_bus_conn_gpadl_add(struct vmb_bus_conn *c, uint32_t id, const uint64_t *pfns, uint32_t npages)
+{
+	int rc;
+
+	if (id == 0)
+		return -EINVAL; /* 0 would make the table pick one: the guest names its GPADLs */
+	pthread_mutex_lock(&c->gpadl_lock);
+	rc = vmb_gpadl_add(&c->gpadls, &c->mem, id, pfns, npages, NULL);
+	pthread_mutex_unlock(&c->gpadl_lock);
+	return rc;
 }
 
 static void
@@ -245,8 +288,9 @@ gpadl_done(struct vmb_bus_conn *c, struct pending_gpadl *p)
 
 	r.chanid = p->chanid;
 	r.gpadl = p->id;
-	/* Page numbers outside this guest's memory: refused, reported, the guest stays. */
-	rc = vmb_gpadl_add(&c->gpadls, &c->mem, p->id, p->pfns, p->total, NULL);
+	/* Page numbers outside this guest's memory, or a full table: refused, reported, the
+	 * guest stays. */
+	rc = vmb_bus_conn_gpadl_add(c, p->id, p->pfns, p->total);
 	r.status = rc == 0 ? 0 : STATUS_FAIL;
 	if (rc == 0)
 		c->h->stats.gpadls_created++;
@@ -327,7 +371,9 @@ on_gpadl_teardown(struct vmb_bus_conn *c, const void *msg)
 	for (i = 0; i < c->h->noffers; i++)
 		if (c->chans[i].open && c->chans[i].ring_gpadl == m.gpadl)
 			return -EPROTO; /* rings of an open channel */
+	pthread_mutex_lock(&c->gpadl_lock);
 	vmb_gpadl_remove(&c->gpadls, m.gpadl);
+	pthread_mutex_unlock(&c->gpadl_lock);
 	c->h->stats.gpadls_torn_down++;
 	r.gpadl = m.gpadl;
 	return send_msg(c, &r, sizeof(r));
@@ -550,28 +596,13 @@ accept_guests(struct vmb_bus_host *h)
 		for (slot = 0; slot < h->cfg.max_guests; slot++)
 			if (h->conns[slot] == NULL)
 				break;
-		c = slot < h->cfg.max_guests ? calloc(1, sizeof(*c)) : NULL;
-		if (c)
-			c->chans = calloc(h->cfg.max_channels, sizeof(*c->chans));
-		if (c == NULL || c->chans == NULL ||
-		    vmb_gpadl_table_init(&c->gpadls, h->cfg.max_gpadls) != 0) {
-			if (c) {
-				free(c->chans);
-				free(c);
-			}
+		c = slot < h->cfg.max_guests ? vmb_bus_conn_alloc(h) : NULL;
+		if (c == NULL) {
 			close(s); /* full, or no memory: refuse this guest, keep the others */
 			continue;
 		}
-		c->h = h;
 		c->id = ++h->next_conn_id;
 		c->sock = s;
-		c->mem.fd = -1;
-		vmb_bus_rx_init(&c->rx);
-		for (uint32_t i = 0; i < h->cfg.max_channels; i++) {
-			c->chans[i].conn = c;
-			c->chans[i].offer = i;
-			c->chans[i].link.wait_fd = c->chans[i].link.signal_fd = -1;
-		}
 		ev.data.ptr = c;
 		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev) != 0) {
 			vmb_bus_conn_free(c);
@@ -798,4 +829,40 @@ uint32_t
 vmb_bus_conn_id(const struct vmb_bus_conn *c)
 {
 	return c ? c->id : 0;
+}
+
+int
+vmb_bus_conn_gpadl_map(struct vmb_bus_conn *c, uint32_t gpadl_id, struct vmb_mapping *out)
+{
+	struct vmb_gpadl copy = {0};
+	const struct vmb_gpadl *g;
+	int rc = 0;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || out == NULL)
+		return -EINVAL;
+	/* Copy the page list under the lock and map outside it: the control thread may be adding
+	 * or removing GPADLs meanwhile, and mmap calls should not hold it up. */
+	pthread_mutex_lock(&c->gpadl_lock);
+	g = vmb_gpadl_find(&c->gpadls, gpadl_id);
+	if (g == NULL) {
+		rc = -ENOENT;
+	} else {
+		copy.id = g->id;
+		copy.page_count = g->page_count;
+		copy.pfns = malloc(sizeof(uint64_t) * g->page_count);
+		if (copy.pfns == NULL)
+			rc = -ENOMEM;
+		else
+			memcpy(copy.pfns, g->pfns, sizeof(uint64_t) * g->page_count);
+	}
+	pthread_mutex_unlock(&c->gpadl_lock);
+	if (rc)
+		return rc;
+	/* Our own view of the guest's memfd: it stays valid whatever the guest does next. The
+	 * page numbers were checked against the memory when the GPADL was created. */
+	rc = vmb_gpadl_map(&c->mem, &copy, 0, copy.page_count, 0, false, out);
+	free(copy.pfns);
+	return rc;
 }

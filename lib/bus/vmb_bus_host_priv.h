@@ -7,6 +7,7 @@
 #ifndef VMB_BUS_HOST_PRIV_H
 #define VMB_BUS_HOST_PRIV_H
 
+#include <pthread.h>
 #include <sys/un.h>
 
 #include <vmb/vmb_bus.h>
@@ -46,7 +47,10 @@ struct vmb_bus_conn {
 	uint32_t version;
 	struct vmb_guest_mem mem;
 	bool have_mem;
+	/* Written by the control thread only, under gpadl_lock; read by it without the lock, and
+	 * under the lock by vmb_bus_conn_gpadl_map() from any thread (a VSP's data path). */
 	struct vmb_gpadl_table gpadls;
+	pthread_mutex_t gpadl_lock;
 	struct pending_gpadl pend[MAX_PENDING_GPADLS];
 	struct host_chan *chans; /* one per offer slot */
 	struct vmb_bus_rx rx;
@@ -76,6 +80,11 @@ int vmb_bus_host_listen_on(struct vmb_bus_host *h, int lsock);
 int vmb_bus_send_offer(struct vmb_bus_conn *c, uint32_t i);
 void vmb_bus_close_chan(struct host_chan *hc);
 void vmb_bus_unmap_chan(struct host_chan *hc);
+/** Allocate a connection of host @p h: tables, lock, no socket yet. @return it or NULL. */
+struct vmb_bus_conn *vmb_bus_conn_alloc(struct vmb_bus_host *h);
 void vmb_bus_conn_free(struct vmb_bus_conn *c);
+/** Add a GPADL to the connection's table (control thread). @return as vmb_gpadl_add(). */
+int vmb_bus_conn_gpadl_add(struct vmb_bus_conn *c, uint32_t id, const uint64_t *pfns,
+			   uint32_t npages);
 
 #endif /* VMB_BUS_HOST_PRIV_H */

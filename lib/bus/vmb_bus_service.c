@@ -621,26 +621,12 @@ static int
 take_conn(struct vmb_bus_host *h, struct blob *b, uint32_t slot)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
-	struct vmb_bus_conn *c = calloc(1, sizeof(*c));
+	struct vmb_bus_conn *c = vmb_bus_conn_alloc(h);
 	uint32_t i, n, memfd;
 	int fd, rc = 0;
 
 	if (c == NULL)
 		return -ENOMEM;
-	c->chans = calloc(h->cfg.max_channels, sizeof(*c->chans));
-	if (c->chans == NULL || vmb_gpadl_table_init(&c->gpadls, h->cfg.max_gpadls) != 0) {
-		free(c->chans);
-		free(c);
-		return -ENOMEM;
-	}
-	c->h = h;
-	c->mem.fd = -1;
-	vmb_bus_rx_init(&c->rx);
-	for (i = 0; i < h->cfg.max_channels; i++) {
-		c->chans[i].conn = c;
-		c->chans[i].offer = i;
-		c->chans[i].link.wait_fd = c->chans[i].link.signal_fd = -1;
-	}
 	h->conns[slot] = c; /* from here, a failure frees it with the host */
 	c->id = get32(b);
 	c->state = get32(b);
@@ -674,7 +660,9 @@ take_conn(struct vmb_bus_host *h, struct blob *b, uint32_t slot)
 		if (pfns == NULL)
 			return -ENOMEM;
 		get(b, pfns, pages * 8u);
-		rc = vmb_gpadl_add(&c->gpadls, &c->mem, id, pfns, pages, NULL);
+		/* every GPADL, rings and buffers alike (a VSP maps the latter by id); checked
+		 * against the guest's memory, ids unique and not 0 */
+		rc = c->have_mem ? vmb_bus_conn_gpadl_add(c, id, pfns, pages) : -EPROTO;
 		free(pfns);
 		if (rc)
 			return -EPROTO;
@@ -688,7 +676,8 @@ take_conn(struct vmb_bus_host *h, struct blob *b, uint32_t slot)
 		p->chanid = get32(b);
 		p->total = get32(b);
 		p->got = get32(b);
-		if (p->total == 0 || p->total > h->cfg.max_gpadl_pages || p->got > p->total)
+		if (p->id == 0 || p->total == 0 || p->total > h->cfg.max_gpadl_pages ||
+		    p->got > p->total)
 			return -EPROTO;
 		p->pfns = malloc(p->total * 8u);
 		if (p->pfns == NULL)

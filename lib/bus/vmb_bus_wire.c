@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmb_bus_wire.h"
@@ -176,6 +177,74 @@ vmb_bus_send(int sock, const void *msg, uint32_t len, const int *fds, uint32_t n
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	/* A frame is small; a partial write means the peer is not reading. */
 	return (size_t)n == HDR + len ? 0 : -EAGAIN;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+vmb_bus_send_wait(int sock, const void *msg, uint32_t len, const int *fds, uint32_t nfds,
+		  int timeout_ms)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * VMB_BUS_MAX_FDS)];
+	} ctl;
+	struct vmb_bus_frame_hdr h = {.magic = VMB_BUS_FRAME_MAGIC, .len = (uint16_t)len,
+				      .nfds = (uint8_t)nfds};
+	uint8_t frame[HDR + VMB_BUS_MAX_PAYLOAD];
+	int64_t deadline = mono_ms() + timeout_ms;
+	size_t total = HDR + len, done = 0;
+
+	if (len > VMB_BUS_MAX_PAYLOAD || nfds > VMB_BUS_MAX_FDS || (nfds && fds == NULL) ||
+	    (len && msg == NULL))
+		return -EINVAL;
+	memcpy(frame, &h, HDR);
+	if (len)
+		memcpy(frame + HDR, msg, len);
+	while (done < total) {
+		struct iovec iov = {.iov_base = frame + done, .iov_len = total - done};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t n;
+
+		/* the descriptors travel with the frame's first byte */
+		if (nfds && done == 0) {
+			struct cmsghdr *c;
+			memset(&ctl, 0, sizeof(ctl));
+			mh.msg_control = ctl.buf;
+			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+		}
+		n = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EWOULDBLOCK) {
+			struct pollfd p = {.fd = sock, .events = POLLOUT};
+			int64_t left = deadline - mono_ms();
+			int k;
+			if (left <= 0)
+				return -ETIMEDOUT;
+			k = poll(&p, 1, (int)left);
+			if (k < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		return n < 0 ? -errno : -EPIPE;
+	}
+	return 0;
 }
 
 uint32_t

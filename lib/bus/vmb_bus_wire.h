@@ -79,6 +79,17 @@ uint32_t vmb_bus_rx_type(const struct vmb_bus_rx *rx);
  */
 int vmb_bus_send(int sock, const void *msg, uint32_t len, const int *fds, uint32_t nfds);
 
+/**
+ * Send one frame, waiting up to @p timeout_ms for room in the socket (and completing a partial
+ * write): for a guest, whose host reads everything it is sent but may be slower than a burst of
+ * frames (a large GPADL is hundreds). A host never uses this: a guest that stops reading must
+ * not hold it up.
+ * @return 0; -ETIMEDOUT (the frame may be partly sent: the stream is then unusable); -EINVAL;
+ *         -EPIPE or -errno.
+ */
+int vmb_bus_send_wait(int sock, const void *msg, uint32_t len, const int *fds, uint32_t nfds,
+		      int timeout_ms);
+
 /** Smallest valid length of a message of @p type (0: unknown type). */
 uint32_t vmb_bus_msg_min_len(uint32_t type);
 

@@ -8,11 +8,16 @@
  * interrupt modes; close and reopen; several guests at once; rescind; a guest killed with -9 in
  * the middle of traffic (the host cleans up and serves the next guest); and malformed control
  * messages from a raw socket (bad frames, wrong order, extra descriptors, GPADL pages outside
- * guest memory), each refused while the other guests keep running.
+ * guest memory), each refused while the other guests keep running. Buffer GPADLs (netvsc's
+ * receive/send buffers): created by a guest for its open channel, mapped by id on the host's
+ * data path, torn down explicitly or with the channel, refused when bad, and carried across a
+ * servicing hand-over to a successor host process.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +54,7 @@
 static const struct vmb_guid echo_type = {{0x45, 0x43, 0x48, 0x4f, 1}};
 static const struct vmb_guid echo_inst = {{0x49, 0x4e, 0x53, 0x54, 2}};
 static char sock_path[108];
+extern char **environ;
 static int passed, failed;
 
 static double
@@ -890,6 +896,9 @@ scenario_rescind(void)
 	struct vmb_bus_guest *g;
 	struct vmb_channel *ch;
 	struct vmb_bus_offer_info oi;
+	struct vmb_bus_host_stats st;
+	uint64_t pfn;
+	uint32_t buf_id;
 	pthread_t th;
 	int i;
 	bool ok;
@@ -905,6 +914,8 @@ scenario_rescind(void)
 	CHECK(vmb_channel_init_set_interface(ch, &echo_type, NULL) == 0);
 	CHECK(vmb_bus_guest_attach(g, ch, 0) == 0);
 	CHECK(vmb_channel_enable(ch) == 0);
+	CHECK(vmb_mem_alloc_pages(&mem, 3, &pfn) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(g, ch, pfn, 3, &buf_id) == 0); /* a buffer as well */
 	atomic_store(&serve_stop, true);
 	pthread_join(th, NULL);
 	CHECK(vmb_bus_host_rescind(H.bus, H.offer) == 0);
@@ -912,16 +923,675 @@ scenario_rescind(void)
 		vmb_bus_host_poll(H.bus, 1);
 		vmb_bus_guest_poll(g, 1);
 	}
+	/* the guest tore the buffer and the rings down with the channel (without waiting) */
+	for (i = 0; i < 100 && (vmb_bus_host_get_stats(H.bus, &st), st.gpadls_torn_down < 2); i++)
+		vmb_bus_host_poll(H.bus, 1);
 	vmb_bus_guest_offers(g, &oi, 1);
 	ok = vmb_channel_state(ch) == VMB_CHANNEL_DISABLED && oi.rescinded &&
 	     atomic_load(&H.open_channels) == 0;
+	ok = ok && st.gpadls_created == 2 && st.gpadls_torn_down == 2 && st.protocol_errors == 0 &&
+	     vmb_bus_guest_gpadl_teardown(g, buf_id) == -ENOENT;
 	/* a rescinded offer can not be opened again */
 	ok = ok && vmb_channel_enable(ch) == -ENOENT;
-	report("rescind closes the guest's channel", ok);
+	report("rescind closes the guest's channel and tears its buffer GPADL down", ok);
 	vmb_bus_guest_disconnect(g);
 	vmb_channel_cleanup(ch);
 	vmb_mem_destroy(&mem);
 	host_down();
+}
+
+/* ================= buffer GPADLs (netvsc's receive/send buffers) ================= */
+
+/* A "buffer VSP": the guest shares buffers as GPADLs of its open channel and names them in
+ * requests; the host maps them by id (vmb_bus_conn_gpadl_map), on its poller thread, while its
+ * control thread adds and removes GPADLs. */
+static const struct vmb_guid buf_type = {{0x42, 0x55, 0x46, 0x46, 3}};
+static const struct vmb_guid buf_inst = {{0x42, 0x55, 0x46, 0x49, 4}};
+
+enum buf_op {
+	BUF_CHECK = 1,   /* map, verify the guest's pattern(seed), write pattern(seed + 1), unmap */
+	BUF_CHECK_RO,    /* map, verify the guest's pattern(seed), unmap */
+	BUF_KEEP,        /* map and keep the mapping until the channel closes */
+	BUF_CHECK_KEPT,  /* through the kept mapping: verify pattern(seed), write pattern(seed + 1) */
+	BUF_HANDOVER,    /* (servicing host) hand the host over to a successor after this */
+};
+
+struct buf_req {
+	uint32_t op, gpadl, npages, seed;
+};
+
+/* What a guest or the host writes: a different 64-bit word everywhere, per seed. */
+static uint64_t
+buf_word(uint32_t seed, uint64_t i)
+{
+	return ((uint64_t)seed * 0x9E3779B97F4A7C15ull) ^ (i * 0xD6E8FEB86659FD93ull) ^ i;
+}
+
+static void
+buf_fill(void *p, uint64_t bytes, uint32_t seed)
+{
+	uint64_t i, w;
+	for (i = 0; i < bytes / 8; i++) {
+		w = buf_word(seed, i);
+		memcpy((uint8_t *)p + i * 8, &w, 8);
+	}
+}
+
+static bool
+buf_verify(const void *p, uint64_t bytes, uint32_t seed)
+{
+	uint64_t i, w;
+	for (i = 0; i < bytes / 8; i++) {
+		memcpy(&w, (const uint8_t *)p + i * 8, 8);
+		if (w != buf_word(seed, i))
+			return false;
+	}
+	return true;
+}
+
+/* One per open channel (the channel's context). */
+struct buf_chan {
+	struct vmb_bus_conn *conn; /* valid until our close callback returns */
+	struct vmb_mapping kept;
+};
+
+static atomic_bool buf_handover_requested;
+
+/* @return 0, or what went wrong (negative errno; -EBADMSG: not the expected content). */
+static int32_t
+buf_serve(struct buf_chan *bc, const struct buf_req *r)
+{
+	struct vmb_mapping m;
+	int rc;
+
+	switch (r->op) {
+	case BUF_CHECK:
+	case BUF_CHECK_RO:
+		rc = vmb_bus_conn_gpadl_map(bc->conn, r->gpadl, &m);
+		if (rc)
+			return rc;
+		if (m.len != (uint64_t)r->npages * 4096)
+			rc = -ERANGE;
+		else if (!buf_verify(m.addr, m.len, r->seed))
+			rc = -EBADMSG;
+		else if (r->op == BUF_CHECK)
+			buf_fill(m.addr, m.len, r->seed + 1);
+		vmb_mapping_unmap(&m);
+		return rc;
+	case BUF_KEEP:
+		if (bc->kept.addr)
+			return -EEXIST;
+		return vmb_bus_conn_gpadl_map(bc->conn, r->gpadl, &bc->kept);
+	case BUF_CHECK_KEPT:
+		if (bc->kept.addr == NULL)
+			return -ENOENT;
+		if (!buf_verify(bc->kept.addr, bc->kept.len, r->seed))
+			return -EBADMSG;
+		buf_fill(bc->kept.addr, bc->kept.len, r->seed + 1);
+		return 0;
+	case BUF_HANDOVER:
+		return 0; /* after the answer: see buf_host_process */
+	default:
+		return -EINVAL;
+	}
+}
+
+static void
+buf_host_process(struct vmb_channel *ch, struct vmb_rx *rx, const void *buf, uint32_t len,
+		 uint32_t flags)
+{
+	struct buf_req r;
+	int32_t status = -EINVAL;
+
+	(void)flags;
+	if (len >= sizeof(r)) {
+		memcpy(&r, buf, sizeof(r));
+		status = buf_serve(vmb_channel_get_context(ch), &r);
+	}
+	vmb_rx_complete(rx, &status, sizeof(status));
+	if (len >= sizeof(r) && r.op == BUF_HANDOVER)
+		atomic_store(&buf_handover_requested, true); /* answered: nothing left outstanding */
+}
+
+static struct vmb_channel *
+buf_host_on_open(void *ctx, struct vmb_bus_conn *conn, uint32_t offer)
+{
+	struct vmb_poller *poller = ctx;
+	struct buf_chan *bc = calloc(1, sizeof(*bc));
+	struct vmb_channel *ch;
+
+	(void)offer;
+	if (bc == NULL || vmb_channel_alloc(true, &ch) != 0) {
+		free(bc);
+		return NULL;
+	}
+	bc->conn = conn;
+	vmb_channel_set_context(ch, bc);
+	vmb_channel_init_set_process_packet(ch, buf_host_process, NULL);
+	vmb_channel_init_set_interface(ch, &buf_type, &buf_inst);
+	CHECK(vmb_poller_add(poller, ch) == 0);
+	atomic_fetch_add(&H.open_channels, 1);
+	return ch;
+}
+
+static void
+buf_host_on_close(void *ctx, struct vmb_bus_conn *conn, uint32_t offer, struct vmb_channel *ch)
+{
+	struct vmb_poller *poller = ctx;
+	struct buf_chan *bc = vmb_channel_get_context(ch);
+
+	(void)offer;
+	CHECK(bc->conn == conn);
+	CHECK(vmb_poller_remove(poller, ch) == 0);
+	CHECK(vmb_channel_disable(ch) == 0);
+	CHECK(vmb_channel_cleanup(ch) == 0);
+	vmb_mapping_unmap(&bc->kept); /* the device lets go of the guest's buffer */
+	free(bc);
+	atomic_fetch_sub(&H.open_channels, 1);
+}
+
+static struct vmb_bus_offer
+buf_offer(struct vmb_poller *poller)
+{
+	struct vmb_bus_offer o = {.type = buf_type, .instance = buf_inst, .on_open = buf_host_on_open,
+				  .on_close = buf_host_on_close, .ctx = poller};
+	return o;
+}
+
+/* The host (this process) with the buffer VSP only; a small GPADL table (ring + 3) so that a
+ * refusal can be provoked. */
+static void
+buf_host_up(void)
+{
+	struct vmb_bus_host_config bc = {.path = sock_path, .max_gpadls = 4};
+	struct vmb_poller_config pc = {.cpu = -1};
+	struct vmb_bus_offer o;
+
+	memset(&H, 0, sizeof(H));
+	CHECK(vmb_poller_create(&pc, &H.poller) == 0);
+	CHECK(vmb_poller_start(H.poller) == 0);
+	CHECK(vmb_bus_host_create(&bc, &H.bus) == 0);
+	o = buf_offer(H.poller);
+	CHECK(vmb_bus_host_add_offer(H.bus, &o, &H.offer) == 0);
+}
+
+/* ---- guest side ---- */
+
+struct buf_guest {
+	struct vmb_guest_mem mem;
+	struct vmb_bus_guest *g;
+	struct vmb_channel *ch;
+	_Atomic uint32_t answers;
+	_Atomic int32_t last_status;
+	_Atomic uint32_t bad_answers; /* asynchronous requests that did not answer 0 */
+};
+static struct buf_guest BG;
+
+static void
+buf_guest_process(struct vmb_channel *ch, struct vmb_rx *rx, const void *buf, uint32_t len,
+		  uint32_t flags)
+{
+	(void)ch;
+	(void)buf;
+	(void)len;
+	(void)flags;
+	vmb_rx_complete(rx, NULL, 0);
+}
+
+static void
+buf_guest_done(struct vmb_packet *p, int status, const void *buf, uint32_t len)
+{
+	int32_t st = -EPROTO;
+
+	if (status == 0 && len >= sizeof(st))
+		memcpy(&st, buf, sizeof(st));
+	if (vmb_packet_get_context(p) != NULL && st != 0)
+		atomic_fetch_add(&BG.bad_answers, 1);
+	atomic_store(&BG.last_status, st);
+	atomic_fetch_add(&BG.answers, 1);
+	vmb_packet_free(p);
+}
+
+/* Send a request; @p async: do not wait (its answer is counted). */
+static void
+buf_send(uint32_t op, uint32_t gpadl, uint32_t npages, uint32_t seed, bool async)
+{
+	struct buf_req r = {op, gpadl, npages, seed};
+	struct vmb_packet *p = vmb_packet_alloc(BG.ch);
+
+	CHECK(p != NULL);
+	vmb_packet_set_context(p, async ? (void *)1 : NULL);
+	vmb_packet_set_completion(p, buf_guest_done);
+	CHECK(vmb_packet_send(p, &r, sizeof(r), VMB_SEND_WAIT_FOR_COMPLETION, NULL, 0) == 0);
+}
+
+/* Wait until @p n answers arrived in all (the channel is polled here, no poller thread). */
+static void
+buf_wait_answers(uint32_t n)
+{
+	double t0 = now_s();
+	while (atomic_load(&BG.answers) < n) {
+		vmb_channel_poll(BG.ch, 16);
+		CHECK(vmb_bus_guest_poll(BG.g, 0) >= 0);
+		if (now_s() - t0 > 30)
+			FAIL("no answer from the buffer VSP");
+		usleep(100);
+	}
+}
+
+/* A request and its answer: the VSP's status. */
+static int32_t
+buf_call(uint32_t op, uint32_t gpadl, uint32_t npages, uint32_t seed)
+{
+	uint32_t n = atomic_load(&BG.answers);
+	buf_send(op, gpadl, npages, seed, false);
+	buf_wait_answers(n + 1);
+	return atomic_load(&BG.last_status);
+}
+
+static void *
+buf_pages(uint64_t pfn)
+{
+	return BG.mem.base + (pfn << 12);
+}
+
+static void
+buf_guest_connect(int timeout_ms)
+{
+	struct vmb_bus_guest_config gc = {.path = sock_path, .mem = &BG.mem, .timeout_ms = timeout_ms};
+	struct vmb_bus_offer_info oi;
+	double t0 = now_s();
+
+	memset(&BG, 0, sizeof(BG));
+	CHECK(vmb_mem_create(&BG.mem, 64 << 20, VMB_MEM_MEMFD) == 0); /* sparse: what is touched */
+	while (vmb_bus_guest_connect(&gc, &BG.g) != 0) {
+		CHECK(now_s() - t0 < 10);
+		usleep(2000);
+	}
+	CHECK(vmb_bus_guest_offers(BG.g, &oi, 1) == 1);
+	CHECK(memcmp(oi.type.b, buf_type.b, 16) == 0);
+	CHECK(vmb_channel_alloc(false, &BG.ch) == 0);
+	CHECK(vmb_channel_init_set_process_packet(BG.ch, buf_guest_process, NULL) == 0);
+	CHECK(vmb_channel_init_set_interface(BG.ch, &buf_type, NULL) == 0);
+	CHECK(vmb_channel_init_set_ring_pages(BG.ch, 4, 4) == 0);
+	CHECK(vmb_bus_guest_attach(BG.g, BG.ch, 0) == 0);
+}
+
+static void
+buf_guest_close(void)
+{
+	vmb_bus_guest_disconnect(BG.g);
+	CHECK(vmb_channel_cleanup(BG.ch) == 0);
+	vmb_mem_destroy(&BG.mem);
+}
+
+/* The whole life of buffer GPADLs on one connection; exits non-zero at the first surprise. */
+static int
+guest_gpadl_main(void)
+{
+	struct vmb_channel *stray;
+	uint64_t pfn, one;
+	uint32_t id1, a, b, c, d, e, tmp, bogus = 0x7fff0001u, n0, k;
+
+	buf_guest_connect(0);
+
+	/* before the channel is open: nothing to create a GPADL for; a channel not bound to this
+	 * connection is not ours */
+	CHECK(vmb_mem_alloc_pages(&BG.mem, 40, &pfn) == 0);
+	CHECK(vmb_mem_alloc_pages(&BG.mem, 1, &one) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn, 40, &id1) == -ENOTCONN);
+	CHECK(vmb_channel_alloc(false, &stray) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, stray, pfn, 40, &id1) == -EINVAL);
+	CHECK(vmb_channel_cleanup(stray) == 0);
+	CHECK(vmb_channel_enable(BG.ch) == 0);
+
+	/* a 40-page buffer (header + body messages): the host sees what the guest wrote, and the
+	 * guest what the host wrote */
+	buf_fill(buf_pages(pfn), 40 * 4096, 1);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn, 40, &id1) == 0 && id1 != 0);
+	CHECK(buf_call(BUF_CHECK, id1, 40, 1) == 0);
+	CHECK(buf_verify(buf_pages(pfn), 40 * 4096, 2));
+
+	/* refused locally: no pages, pages outside guest memory, more pages than one GPADL */
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn, 0, &tmp) == -EINVAL);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, BG.mem.page_count - 1, 2, &tmp) == -EINVAL);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, BG.mem.page_count, 1, &tmp) == -EINVAL);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, UINT64_MAX - 1, 4, &tmp) == -EINVAL);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, 0, 8191, &tmp) == -EINVAL);
+	/* the largest one: 8190 pages (8 + 8 * 8190 bytes of page list, in ~300 messages) */
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, 0, 8190, &tmp) == 0);
+	CHECK(vmb_bus_guest_gpadl_teardown(BG.g, tmp) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn, 1, NULL) == -EINVAL);
+
+	/* ids nobody created: unknown to both ends */
+	CHECK(buf_call(BUF_CHECK, bogus, 1, 1) == -ENOENT);
+	CHECK(buf_call(BUF_CHECK, 0, 1, 1) == -ENOENT);
+	CHECK(vmb_bus_guest_gpadl_teardown(BG.g, bogus) == -ENOENT);
+	CHECK(vmb_bus_guest_gpadl_teardown(BG.g, 0) == -ENOENT);
+
+	/* concurrency: the host maps id1 on its poller thread while its control thread creates and
+	 * tears down other GPADLs of this connection */
+	buf_fill(buf_pages(pfn), 40 * 4096, 3);
+	n0 = atomic_load(&BG.answers);
+	for (k = 0; k < 100; k++) {
+		buf_send(BUF_CHECK_RO, id1, 40, 3, true);
+		CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, one, 1, &tmp) == 0);
+		CHECK(vmb_bus_guest_gpadl_teardown(BG.g, tmp) == 0);
+		vmb_channel_poll(BG.ch, 16);
+	}
+	buf_wait_answers(n0 + 100);
+	CHECK(atomic_load(&BG.bad_answers) == 0);
+
+	/* teardown: the id is gone on both ends, but a mapping the host made before stays its own
+	 * view of the same memory */
+	CHECK(buf_call(BUF_KEEP, id1, 40, 0) == 0);
+	CHECK(vmb_bus_guest_gpadl_teardown(BG.g, id1) == 0);
+	CHECK(vmb_bus_guest_gpadl_teardown(BG.g, id1) == -ENOENT);
+	CHECK(buf_call(BUF_CHECK, id1, 40, 3) == -ENOENT);
+	buf_fill(buf_pages(pfn), 40 * 4096, 7);
+	CHECK(buf_call(BUF_CHECK_KEPT, 0, 0, 7) == 0);
+	CHECK(buf_verify(buf_pages(pfn), 40 * 4096, 8));
+
+	/* the host's table holds 4 (ring + 3): the fourth buffer is refused, the connection stays */
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, one, 1, &a) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, one, 1, &b) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, one, 1, &c) == 0);
+	CHECK(a != b && b != c && a != c);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, one, 1, &tmp) == -EPROTO);
+	CHECK(vmb_bus_guest_gpadl_teardown(BG.g, c) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, one, 1, &d) == 0);
+	buf_fill(buf_pages(one), 4096, 9);
+	CHECK(buf_call(BUF_CHECK, d, 1, 9) == 0);
+
+	/* closing the channel tears its buffers down (the host counts them), then the rings */
+	CHECK(vmb_channel_disable(BG.ch) == 0);
+	CHECK(vmb_bus_guest_gpadl_teardown(BG.g, a) == -ENOENT);
+	CHECK(vmb_bus_guest_gpadl_teardown(BG.g, d) == -ENOENT);
+
+	/* reopen, a buffer the host keeps mapped, and disconnect with both still there */
+	CHECK(vmb_channel_enable(BG.ch) == 0);
+	buf_fill(buf_pages(one), 4096, 11);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, one, 1, &e) == 0);
+	CHECK(buf_call(BUF_CHECK, e, 1, 11) == 0);
+	CHECK(buf_call(BUF_KEEP, e, 1, 0) == 0);
+	buf_guest_close(); /* CLOSE, buffer teardown, ring teardown, UNLOAD */
+	return 0;
+}
+
+/* Buffer GPADLs (one of them mapped by the host) and then killed: the host frees them with the
+ * connection. */
+static int
+guest_gpadl_die(void)
+{
+	uint64_t pfn;
+	uint32_t id, id2;
+
+	buf_guest_connect(0);
+	CHECK(vmb_channel_enable(BG.ch) == 0);
+	CHECK(vmb_mem_alloc_pages(&BG.mem, 8, &pfn) == 0);
+	buf_fill(buf_pages(pfn), 8 * 4096, 5);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn, 8, &id) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn, 4, &id2) == 0);
+	CHECK(buf_call(BUF_KEEP, id, 8, 0) == 0);
+	kill(getpid(), SIGKILL);
+	return 1;
+}
+
+static pid_t
+spawn_mode(const char *mode)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_bus", mode, sock_path, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void
+scenario_gpadl(void)
+{
+	struct vmb_bus_host_stats st;
+	pid_t kid[1];
+	int ok;
+
+	buf_host_up();
+	kid[0] = spawn_mode("--guest-gpadl");
+	ok = host_serve(kid, 1, 60);
+	vmb_bus_host_get_stats(H.bus, &st);
+	if (getenv("VMB_DEBUG"))
+		fprintf(stderr, "gpadl: ok %d created %llu torn down %llu perr %llu open %u maps %d\n",
+			ok, (unsigned long long)st.gpadls_created,
+			(unsigned long long)st.gpadls_torn_down,
+			(unsigned long long)st.protocol_errors, atomic_load(&H.open_channels),
+			count_memfd_maps());
+	/* created: 2 rings, 1 + 1 + 100 + 4 + 1 buffers; every one torn down; one refusal */
+	report("buffer GPADLs: guest and host see each other's bytes, mapped on the host's data "
+	       "path while its control thread changes the table, ids unknown or torn down refused, "
+	       "a host mapping outlives the teardown, a full table refuses and the guest stays, "
+	       "channel close and disconnect tear them down",
+	       ok == 1 && st.gpadls_created == 109 && st.gpadls_torn_down == 109 &&
+		       st.protocol_errors == 1 && atomic_load(&H.open_channels) == 0 &&
+		       vmb_bus_host_guest_count(H.bus) == 0 && count_memfd_maps() == 0);
+
+	kid[0] = spawn_mode("--guest-gpadl-die");
+	host_serve(kid, 1, 60);
+	report("a guest killed with buffer GPADLs (one mapped by the host): no mapping left",
+	       atomic_load(&H.open_channels) == 0 && vmb_bus_host_guest_count(H.bus) == 0 &&
+		       count_memfd_maps() == 0);
+	host_down();
+}
+
+/* The host does not answer in time (this process is both ends; the host is served only when
+ * the test says so): a creation that timed out and is answered late is torn down, a late
+ * teardown answer is ignored, and the connection stays usable. */
+static void
+scenario_gpadl_timeout(void)
+{
+	struct vmb_guest_mem mem;
+	struct vmb_bus_guest_config gc = {.path = sock_path, .mem = &mem, .timeout_ms = 200};
+	struct vmb_bus_host_stats st0, st;
+	struct vmb_bus_guest *g;
+	struct vmb_channel *ch;
+	uint64_t pfn;
+	uint32_t id1, id2, id3;
+	pthread_t th;
+	bool ok = true;
+	int i;
+
+	host_up(false);
+	CHECK(vmb_mem_create(&mem, 8 << 20, VMB_MEM_MEMFD) == 0);
+	CHECK(vmb_mem_alloc_pages(&mem, 4, &pfn) == 0);
+	atomic_store(&serve_stop, false);
+	CHECK(pthread_create(&th, NULL, serve_bus, NULL) == 0);
+	CHECK(vmb_bus_guest_connect(&gc, &g) == 0);
+	CHECK(vmb_channel_alloc(false, &ch) == 0);
+	CHECK(vmb_channel_init_set_process_packet(ch, guest_process, NULL) == 0);
+	CHECK(vmb_channel_init_set_interface(ch, &echo_type, NULL) == 0);
+	CHECK(vmb_bus_guest_attach(g, ch, 0) == 0);
+	CHECK(vmb_channel_enable(ch) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(g, ch, pfn, 4, &id1) == 0);
+	atomic_store(&serve_stop, true);
+	pthread_join(th, NULL);
+
+	/* nobody serves: the creation times out; served later, the host creates it after all and
+	 * the guest, handling the late answer, tears it down */
+	vmb_bus_host_get_stats(H.bus, &st0);
+	ok = ok && vmb_bus_guest_gpadl_create(g, ch, pfn, 4, &id2) == -ETIMEDOUT;
+	for (i = 0; i < 200 && (vmb_bus_host_get_stats(H.bus, &st),
+				st.gpadls_torn_down < st0.gpadls_torn_down + 1); i++) {
+		vmb_bus_host_poll(H.bus, 1);
+		ok = ok && vmb_bus_guest_poll(g, 1) >= 0;
+	}
+	ok = ok && st.gpadls_created == st0.gpadls_created + 1 &&
+	     st.gpadls_torn_down == st0.gpadls_torn_down + 1;
+
+	/* a teardown that times out: the GPADL is no longer the guest's; the late answer is
+	 * ignored */
+	ok = ok && vmb_bus_guest_gpadl_teardown(g, id1) == -ETIMEDOUT;
+	ok = ok && vmb_bus_guest_gpadl_teardown(g, id1) == -ENOENT;
+	for (i = 0; i < 20; i++) {
+		vmb_bus_host_poll(H.bus, 1);
+		ok = ok && vmb_bus_guest_poll(g, 1) >= 0;
+	}
+	vmb_bus_host_get_stats(H.bus, &st);
+	ok = ok && st.gpadls_torn_down == st0.gpadls_torn_down + 2 && st.protocol_errors == 0 &&
+	     vmb_channel_state(ch) == VMB_CHANNEL_OPENED;
+
+	/* the connection still works */
+	atomic_store(&serve_stop, false);
+	CHECK(pthread_create(&th, NULL, serve_bus, NULL) == 0);
+	ok = ok && vmb_bus_guest_gpadl_create(g, ch, pfn, 4, &id3) == 0;
+	ok = ok && vmb_bus_guest_gpadl_teardown(g, id3) == 0;
+	vmb_bus_guest_disconnect(g);
+	atomic_store(&serve_stop, true);
+	pthread_join(th, NULL);
+	for (i = 0; i < 50 && vmb_bus_host_guest_count(H.bus) != 0; i++)
+		vmb_bus_host_poll(H.bus, 2);
+	vmb_bus_host_get_stats(H.bus, &st);
+	report("buffer GPADL answers that come too late: a late creation is torn down, a late "
+	       "teardown ignored, the connection stays",
+	       ok && st.gpadls_created == st.gpadls_torn_down && st.protocol_errors == 0 &&
+		       vmb_bus_host_guest_count(H.bus) == 0);
+	CHECK(vmb_channel_cleanup(ch) == 0);
+	vmb_mem_destroy(&mem);
+	host_down();
+}
+
+/* ---- across a servicing hand-over ---- */
+
+/* A host process serving the buffer VSP. The first (@p handoff_fd < 0) hands over to a
+ * successor when the guest asks; the successor serves until its guest has gone and then writes
+ * its counters to @p status_fd. */
+static int
+buf_host_main(int handoff_fd, int status_fd)
+{
+	struct vmb_bus_host_config bc = {.path = sock_path};
+	struct vmb_poller_config pc = {.cpu = -1};
+	struct vmb_bus_host_stats st;
+	struct vmb_bus_offer o;
+	double t0 = now_s();
+
+	memset(&H, 0, sizeof(H));
+	CHECK(vmb_poller_create(&pc, &H.poller) == 0);
+	o = buf_offer(H.poller);
+	if (handoff_fd >= 0) {
+		int rc = vmb_bus_host_service_in(&bc, &o, 1, handoff_fd, &H.bus);
+		if (rc)
+			FAIL("service_in: %s", strerror(-rc));
+		close(handoff_fd);
+	} else {
+		CHECK(vmb_bus_host_create(&bc, &H.bus) == 0);
+		CHECK(vmb_bus_host_add_offer(H.bus, &o, NULL) == 0);
+	}
+	CHECK(vmb_poller_start(H.poller) == 0);
+	while (now_s() - t0 < 60) {
+		vmb_bus_host_poll(H.bus, 5);
+		if (handoff_fd < 0 && atomic_load(&buf_handover_requested)) {
+			char a_fd[16], a_st[16];
+			char *args[] = {"test_bus", "--buf-host", sock_path, a_fd, a_st, NULL};
+			int sv[2], rc;
+			pid_t pid;
+
+			CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+			fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+			snprintf(a_fd, sizeof(a_fd), "%d", sv[1]);
+			snprintf(a_st, sizeof(a_st), "%d", status_fd);
+			CHECK(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, args, environ) == 0);
+			close(sv[1]);
+			rc = vmb_bus_host_service_out(H.bus, sv[0]);
+			if (rc)
+				FAIL("service_out: %s", strerror(-rc));
+			vmb_bus_host_abandon(H.bus);
+			close(sv[0]);
+			vmb_poller_stop(H.poller);
+			vmb_poller_destroy(H.poller);
+			return 0;
+		}
+		if (handoff_fd >= 0 && vmb_bus_host_guest_count(H.bus) == 0)
+			break; /* the guest has gone */
+	}
+	vmb_bus_host_get_stats(H.bus, &st);
+	{
+		char line[128];
+		int n = snprintf(line, sizeof(line), "%llu %llu %llu %u\n",
+				 (unsigned long long)st.gpadls_created,
+				 (unsigned long long)st.gpadls_torn_down,
+				 (unsigned long long)st.protocol_errors, atomic_load(&H.open_channels));
+		CHECK(write(status_fd, line, (size_t)n) == n);
+	}
+	host_down();
+	return 0;
+}
+
+static void
+scenario_gpadl_servicing(void)
+{
+	unsigned long long created = 0, torn = 0, perr = 1;
+	unsigned open = 1;
+	uint64_t pfn, pfn2;
+	uint32_t id1, id2, id3;
+	char a_st[16], line[128] = {0};
+	int st_pipe[2], status = -1;
+	ssize_t got = 0, n;
+	pid_t host;
+	bool ok = true;
+
+	CHECK(pipe(st_pipe) == 0);
+	fcntl(st_pipe[0], F_SETFD, FD_CLOEXEC);
+	snprintf(a_st, sizeof(a_st), "%d", st_pipe[1]);
+	unlink(sock_path);
+	fflush(stdout);
+	host = fork();
+	CHECK(host >= 0);
+	if (host == 0) {
+		execl("/proc/self/exe", "test_bus", "--buf-host", sock_path, "-1", a_st, (char *)NULL);
+		_exit(127);
+	}
+	close(st_pipe[1]);
+
+	/* this process is the guest: a hand-over takes a moment, it waits longer than usual */
+	buf_guest_connect(20000);
+	CHECK(vmb_channel_enable(BG.ch) == 0);
+	CHECK(vmb_mem_alloc_pages(&BG.mem, 40, &pfn) == 0);
+	CHECK(vmb_mem_alloc_pages(&BG.mem, 2, &pfn2) == 0);
+	buf_fill(buf_pages(pfn), 40 * 4096, 21);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn, 40, &id1) == 0);
+	CHECK(vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn2, 2, &id2) == 0);
+	ok = ok && buf_call(BUF_CHECK, id1, 40, 21) == 0;
+
+	/* the host hands over; the successor maps the same ids */
+	ok = ok && buf_call(BUF_HANDOVER, 0, 0, 0) == 0;
+	ok = ok && waitpid(host, &status, 0) == host && WIFEXITED(status) &&
+	     WEXITSTATUS(status) == 0;
+	ok = ok && buf_verify(buf_pages(pfn), 40 * 4096, 22);
+	buf_fill(buf_pages(pfn), 40 * 4096, 23);
+	ok = ok && buf_call(BUF_CHECK, id1, 40, 23) == 0 && buf_verify(buf_pages(pfn), 40 * 4096, 24);
+	buf_fill(buf_pages(pfn2), 2 * 4096, 25);
+	ok = ok && buf_call(BUF_CHECK, id2, 2, 25) == 0;
+	/* teardown on the successor; a new buffer there */
+	ok = ok && vmb_bus_guest_gpadl_teardown(BG.g, id1) == 0;
+	ok = ok && buf_call(BUF_CHECK, id1, 40, 24) == -ENOENT;
+	ok = ok && vmb_bus_guest_gpadl_create(BG.g, BG.ch, pfn, 40, &id3) == 0 && id3 != id1;
+	ok = ok && buf_call(BUF_CHECK, id3, 40, 24) == 0;
+	buf_guest_close(); /* id2, id3 and the rings torn down on the successor */
+
+	/* the successor's counters: 1 created there (id3); 4 torn down (id1, id2, id3, rings) */
+	while (got < (ssize_t)sizeof(line) - 1 &&
+	       (n = read(st_pipe[0], line + got, sizeof(line) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(st_pipe[0]);
+	ok = ok && sscanf(line, "%llu %llu %llu %u", &created, &torn, &perr, &open) == 4;
+	if (getenv("VMB_DEBUG"))
+		fprintf(stderr, "gpadl servicing: successor says '%s'\n", line);
+	report("buffer GPADLs survive a host hand-over: the successor maps them by id, tears them "
+	       "down, creates new ones, and nothing is left when the guest goes",
+	       ok && created == 1 && torn == 4 && perr == 0 && open == 0);
+	unlink(sock_path);
 }
 
 /* Mappings of guest memory (memfds: guest RAM and the rings mapped from it). */
@@ -970,6 +1640,18 @@ main(int argc, char **argv)
 		for (;;)
 			vmb_bus_host_poll(H.bus, 100);
 	}
+	if (argc == 3 && strcmp(argv[1], "--guest-gpadl") == 0) {
+		snprintf(sock_path, sizeof(sock_path), "%s", argv[2]);
+		return guest_gpadl_main();
+	}
+	if (argc == 3 && strcmp(argv[1], "--guest-gpadl-die") == 0) {
+		snprintf(sock_path, sizeof(sock_path), "%s", argv[2]);
+		return guest_gpadl_die();
+	}
+	if (argc == 5 && strcmp(argv[1], "--buf-host") == 0) {
+		snprintf(sock_path, sizeof(sock_path), "%s", argv[2]);
+		return buf_host_main(atoi(argv[3]), atoi(argv[4]));
+	}
 	if (argc == 6 && strcmp(argv[1], "--guest") == 0) {
 		snprintf(sock_path, sizeof(sock_path), "%s", argv[2]);
 		return guest_main(atoi(argv[3]) != 0, atoi(argv[4]), atoi(argv[5]) != 0);
@@ -982,6 +1664,9 @@ main(int argc, char **argv)
 	scenario_guest_killed();
 	scenario_malformed();
 	scenario_rescind();
+	scenario_gpadl();
+	scenario_gpadl_timeout();
+	scenario_gpadl_servicing();
 	scenario_guest_crash_points();
 	scenario_host_crash();
 	scenario_host_crash_points();

@@ -22,8 +22,14 @@
  * a guest is trusted: lengths, counts, ids and page numbers are validated against that guest's
  * own state.
  *
+ * GPADLs: a guest donates each channel's rings as a GPADL when it opens the channel; it may
+ * also create GPADLs over other buffers of its memory for an open channel
+ * (vmb_bus_guest_gpadl_create(): e.g. netvsc's receive and send buffers), which the device on
+ * the host maps by id (vmb_bus_conn_gpadl_map()). These go with their channel when it closes.
+ *
  * Threads: each object is driven by one control thread (vmb_bus_host_poll /
  * vmb_bus_guest_poll, and the other calls); channel data paths run elsewhere (vmb_poller).
+ * The exceptions are named: vmb_bus_conn_gpadl_map() may be called from any thread.
  */
 
 #include <stdbool.h>
@@ -57,6 +63,12 @@ struct vmb_bus_conn; /**< one guest as seen by the host */
 /**
  * A guest opened an offered channel: return a configured, Disabled server channel (the bus binds
  * it, enables it, opens it on the guest's rings and starts it), or NULL to refuse the open.
+ *
+ * @p conn is the guest's connection. The VSP may keep the pointer while the channel is open:
+ * it stays valid until the channel's vmb_bus_close_fn returns (the close callback may still use
+ * it; afterwards the connection may be freed). A VSP thread other than the channel's poller must
+ * stop using it before the close callback returns. Across a servicing hand-over the successor
+ * calls on_open again with its own connection object.
  */
 typedef struct vmb_channel *(*vmb_bus_open_fn)(void *ctx, struct vmb_bus_conn *conn,
 					       uint32_t offer_id);
@@ -119,6 +131,32 @@ uint32_t vmb_bus_host_guest_count(const struct vmb_bus_host *h);
 const struct vmb_guest_mem *vmb_bus_conn_memory(const struct vmb_bus_conn *c);
 /** A stable number for the connection (for logs). */
 uint32_t vmb_bus_conn_id(const struct vmb_bus_conn *c);
+
+/**
+ * Map GPADL @p gpadl_id of connection @p c contiguously into this process, read/write: how a
+ * VSP reaches a buffer the guest shared by id (netvsp: the GPADL named by NVSP's receive- and
+ * send-buffer messages). Any GPADL the guest created on this connection can be mapped, whatever
+ * channel it was created for.
+ *
+ * The mapping is our own view of the guest's memory (its memfd): it stays valid, and the same
+ * memory, when the guest tears the GPADL down later or goes away; the guest content is hostile
+ * (read it once, validate what you read). Release it with vmb_mapping_unmap(), at the latest in
+ * the channel's close callback.
+ *
+ * Threads: any thread (e.g. the channel's process-packet callback on its poller) while @p c is
+ * valid (see vmb_bus_open_fn); the GPADL table is locked against the control thread's updates
+ * for the lookup only. Not async-signal-safe (allocates, mmap).
+ *
+ * After a servicing hand-over the successor's connection holds every GPADL of its predecessor,
+ * under the same ids.
+ *
+ * @param c         the connection, as passed to the open callback.
+ * @param gpadl_id  the guest's id of the GPADL.
+ * @param out       the mapping: out->addr, out->len = pages * 4096. Zeroed on failure.
+ * @return 0; -EINVAL (@p c or @p out NULL); -ENOENT (no such GPADL: never created, refused, or
+ *         torn down); -ENOMEM; or the mapping's -errno.
+ */
+int vmb_bus_conn_gpadl_map(struct vmb_bus_conn *c, uint32_t gpadl_id, struct vmb_mapping *out);
 
 /* ---- servicing: replacing the host process ---- */
 
@@ -195,10 +233,51 @@ uint32_t vmb_bus_guest_offers(const struct vmb_bus_guest *g, struct vmb_bus_offe
  * Bind a Disabled client channel to this connection: enabling it finds the offer matching its
  * interface (vmb_channel_init_set_interface; instance NULL = any) and @p subchannel, donates its
  * rings (a GPADL of the sizes set by vmb_channel_init_set_ring_pages), opens it and waits for the
- * result; disabling it closes it and tears the GPADL down.
+ * result; disabling it closes it and tears its GPADLs down (buffers', then the rings').
+ * Enabling fails with -EINVAL when the rings need more than 8190 pages (one GPADL).
  * @return 0, -EINVAL, or the channel's error.
  */
 int vmb_bus_guest_attach(struct vmb_bus_guest *g, struct vmb_channel *ch, uint16_t subchannel);
+/**
+ * Create a GPADL over pages [@p first_pfn, @p first_pfn + @p npages) of guest memory for the
+ * open channel @p ch (bound to @p g with vmb_bus_guest_attach() and enabled): GPADL_HEADER and
+ * as many GPADL_BODY messages as needed, then wait for GPADL_CREATED. The host's device maps it
+ * by the returned id (vmb_bus_conn_gpadl_map()); the guest tells the device the id through its
+ * own protocol (netvsc: NVSP receive/send buffer messages).
+ *
+ * The pages stay the caller's (e.g. from vmb_mem_alloc_pages()): nothing is allocated or
+ * formatted in them; do not give them back before the GPADL is torn down. The GPADL is torn
+ * down automatically, after the channel's CLOSE and before its rings, when the channel is
+ * disabled (also by vmb_bus_guest_disconnect()); when the host rescinds the channel (without
+ * waiting for the answer); and forgotten when the host goes away.
+ *
+ * Threads: the connection's control thread, like every other call on @p g and the
+ * enable/disable of its channels: control messages are serialized by that rule, one request
+ * in flight, its answer matched by GPADL id. Host messages that arrive meanwhile (offers,
+ * rescinds) are handled while waiting.
+ *
+ * @param npages  1 .. 8190 (the page list's length travels as 16 bits: 8 + 8 * npages bytes).
+ * @param gpadl_id  set to the new GPADL's id (never 0; unique on the connection).
+ * @return 0; -EINVAL (NULL argument, @p ch not bound to @p g, @p npages 0 or too many, pages
+ *         outside guest memory); -ENOTCONN (channel not open, or the host went away);
+ *         -ETIMEDOUT (no answer in time: if the host creates it later, it is torn down when the
+ *         answer arrives); -EPROTO (the host refused: its GPADL table is full, or its page limit
+ *         is exceeded); -ENOMEM.
+ */
+int vmb_bus_guest_gpadl_create(struct vmb_bus_guest *g, struct vmb_channel *ch, uint64_t first_pfn,
+			       uint32_t npages, uint32_t *gpadl_id);
+
+/**
+ * Tear down a GPADL made by vmb_bus_guest_gpadl_create(): GPADL_TEARDOWN, then wait for
+ * GPADL_TORNDOWN. Afterwards the host no longer maps it (mappings it already made remain its
+ * own), and the pages may be reused. Control thread, as vmb_bus_guest_gpadl_create().
+ * @return 0; -EINVAL (@p g NULL); -ENOENT (not a buffer GPADL of this connection: unknown, a
+ *         ring's, or already torn down, e.g. with its channel); -ENOTCONN (the host went away:
+ *         the GPADL is gone with it); -ETIMEDOUT (sent, not confirmed in time; the GPADL is no
+ *         longer tracked, a late answer is ignored).
+ */
+int vmb_bus_guest_gpadl_teardown(struct vmb_bus_guest *g, uint32_t gpadl_id);
+
 /** Handle host messages (rescinds, late offers) for up to @p timeout_ms. @return messages
  *  handled, -ENOTCONN when the host went away, -EPROTO on a malformed message. */
 int vmb_bus_guest_poll(struct vmb_bus_guest *g, int timeout_ms);
