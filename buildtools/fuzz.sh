@@ -23,11 +23,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-ALL=(fuzz_restore fuzz_ring fuzz_packet fuzz_channel fuzz_bus)
+ALL=(fuzz_restore fuzz_ring fuzz_packet fuzz_channel fuzz_bus fuzz_netvsp)
 # Largest input per target: a few chunks of stream; a ring of 4 data pages with its header
-# and script; a packet; a guest script; a guest's control messages.
+# and script; a packet; a guest script; a guest's control messages; a guest's NVSP/RNDIS
+# session.
 declare -A MAX_LEN=([fuzz_restore]=16384 [fuzz_ring]=16700 [fuzz_packet]=4096 [fuzz_channel]=4096
-                    [fuzz_bus]=4096)
+                    [fuzz_bus]=4096 [fuzz_netvsp]=4096)
 
 SECONDS_PER=${FUZZ_SECONDS:-20}
 BUILD=${FUZZ_BUILD:-build-fuzz}

@@ -11,6 +11,9 @@
  *   OUTDIR/channel/  guest scripts for fuzz_channel (formats in each target's file comment)
  *   OUTDIR/bus/      control-plane sessions of a guest for fuzz_bus: a whole valid one, and
  *                    bad frames, descriptors, orders and GPADLs
+ *   OUTDIR/netvsp/   NVSP/RNDIS sessions of a netvsc guest for fuzz_netvsp: DPDK's and a
+ *                    Linux-like one, version sweeps, malformed and out-of-order messages,
+ *                    PACKET messages, OID values, owner failures
  * The checked-in corpus (test/fuzz/corpus/) is this program's output; streams carry random
  * stream ids, so regenerated files differ from the checked-in ones in those bytes only.
  */
@@ -35,6 +38,7 @@
 #include <vmb/vmb_save_format.h>
 
 #include "fuzz_vsp.h"
+#include "vmb_netvsp.h"
 
 static const char *outdir;
 
@@ -1378,6 +1382,410 @@ gen_bus(void)
 	free(s.p);
 }
 
+/* =========================================================================================== */
+/* netvsp: a netvsc guest's control messages (format in fuzz_netvsp.c)                        */
+/* =========================================================================================== */
+
+enum { NV_NVSP = 0, NV_RNDIS = 1, NV_PKT = 2, NV_OWNER = 3, NV_STUB = 4, NV_CLEAR = 5,
+       NV_REOPEN = 6, NV_OID = 7 };
+
+/* Configuration: 1500 MTU, 4 queues, default slot and section sizes, every offload, 256 KiB
+ * receive buffer, 128 KiB send buffer. */
+static void
+nv_config(struct buf *b, uint16_t mtu)
+{
+	put16(b, mtu);
+	put8(b, 4);
+	put8(b, 0);
+	put16(b, 0);
+	put16(b, 0);
+	put16(b, 0x1F7F);
+	put16(b, 256);
+	put16(b, 128);
+}
+
+static void
+nv_rec(struct buf *b, uint8_t op, const void *p, uint32_t n)
+{
+	put8(b, op);
+	put16(b, (uint16_t)n);
+	put(b, p, n);
+}
+
+static void
+nv_init(struct buf *b, uint32_t vmin, uint32_t vmax)
+{
+	struct nvsp_init m = {.type = NVSP_MSG_INIT, .ver_min = vmin, .ver_max = vmax};
+
+	nv_rec(b, NV_NVSP, &m, sizeof(m));
+}
+
+static void
+nv_attach(struct buf *b, uint32_t frame, uint16_t chim_sig)
+{
+	struct nvsp_ndis_conf nc = {.type = NVSP_MSG_NDIS_CONF, .mtu = frame,
+				    .caps = NVSP_NDIS_CONF_VLAN | NVSP_NDIS_CONF_SRIOV};
+	struct nvsp_ndis_init ni = {.type = NVSP_MSG_NDIS_INIT, .ndis_major = 6,
+				    .ndis_minor = 30};
+	struct nvsp_rxbuf_conn rc = {.type = NVSP_MSG_RXBUF_CONN, .gpadl = 0x10,
+				     .sig = NVSP_RXBUF_SIG};
+	struct nvsp_chim_conn cc = {.type = NVSP_MSG_CHIM_CONN, .gpadl = 0x11, .sig = chim_sig};
+
+	nv_init(b, 0x70000, 0x70000);
+	nv_init(b, NVSP_VERSION_61, NVSP_VERSION_61);
+	nv_rec(b, NV_NVSP, &nc, sizeof(nc));
+	nv_rec(b, NV_NVSP, &ni, sizeof(ni));
+	nv_rec(b, NV_NVSP, &rc, sizeof(rc));
+	nv_rec(b, NV_NVSP, &cc, sizeof(cc));
+}
+
+static void
+nv_detach(struct buf *b)
+{
+	struct nvsp_rxbuf_disconn rd = {.type = NVSP_MSG_RXBUF_DISCONN, .sig = NVSP_RXBUF_SIG};
+	struct nvsp_chim_disconn cd = {.type = NVSP_MSG_CHIM_DISCONN, .sig = NVSP_CHIM_SIG};
+
+	nv_rec(b, NV_NVSP, &rd, sizeof(rd));
+	nv_rec(b, NV_NVSP, &cd, sizeof(cd));
+}
+
+static void
+nv_rndis_simple(struct buf *b, uint32_t type, uint32_t rid)
+{
+	struct rndis_init_req r = {.type = type, .len = 12, .rid = rid, .ver_major = 1,
+				   .max_xfer_size = 0x4000};
+
+	if (type == RNDIS_MSG_INIT)
+		r.len = sizeof(r);
+	nv_rec(b, NV_RNDIS, &r, r.len);
+}
+
+/* QUERY or SET with the information buffer right after the header (as DPDK and Linux do). */
+static void
+nv_rndis_oid(struct buf *b, uint32_t type, uint32_t rid, uint32_t oid, const void *v, uint32_t n)
+{
+	struct rndis_set_req r = {.type = type, .len = 28 + n, .rid = rid, .oid = oid,
+				  .infobuf_len = n, .infobuf_offset = 20};
+	uint8_t m[1024];
+
+	CHECK(28 + n <= sizeof(m));
+	memcpy(m, &r, sizeof(r));
+	if (n)
+		memcpy(m + 28, v, n);
+	nv_rec(b, NV_RNDIS, m, 28 + n);
+}
+
+/* The same through op 7 (the target wraps it). */
+static void
+nv_oid(struct buf *b, bool query, uint32_t oid, const void *v, uint32_t n)
+{
+	uint8_t m[1024];
+
+	CHECK(4 + n <= sizeof(m));
+	memcpy(m, &oid, 4);
+	if (n)
+		memcpy(m + 4, v, n);
+	nv_rec(b, (uint8_t)(NV_OID | (query ? 0x08 : 0)), m, 4 + n);
+}
+
+struct nv_rss {
+	struct ndis_rss_params p;
+	uint32_t ind[128];
+	uint8_t key[40];
+};
+
+static void
+nv_rss_init(struct nv_rss *r, uint16_t flags, uint32_t queues)
+{
+	uint32_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->p.hdr.type = NDIS_OBJTYPE_RSS_PARAMS;
+	r->p.hdr.rev = 2;
+	r->p.hdr.size = sizeof(r->p);
+	r->p.flags = flags;
+	r->p.hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_IPV4 | NDIS_HASH_TCP_IPV4 |
+			 NDIS_HASH_IPV6 | NDIS_HASH_TCP_IPV6;
+	r->p.indir_size = sizeof(r->ind);
+	r->p.indir_offset = offsetof(struct nv_rss, ind);
+	r->p.key_size = 40;
+	r->p.key_offset = offsetof(struct nv_rss, key);
+	for (i = 0; i < 128; i++)
+		r->ind[i] = i % queues;
+	for (i = 0; i < 40; i++)
+		r->key[i] = (uint8_t)(0x6d + 3 * i);
+}
+
+static void
+nv_offload_params(struct ndis_offload_params *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->hdr.type = NDIS_OBJTYPE_DEFAULT;
+	op->hdr.rev = 3;
+	op->hdr.size = sizeof(*op);
+	op->tcp4_csum = op->tcp6_csum = NDIS_OFFLOAD_PARAM_TXRX;
+	op->udp4_csum = op->udp6_csum = NDIS_OFFLOAD_PARAM_TX;
+	op->lsov2_ip4 = op->lsov2_ip6 = NDIS_OFFLOAD_LSO_ON;
+}
+
+/* A PACKET message with per-packet info @p pi and a @p flen-byte frame. */
+static void
+nv_pkt(struct buf *b, const struct rndis_pkt_info *pi, uint32_t flen)
+{
+	uint8_t m[2048];
+	uint32_t hl = rndis_pkt_build_len(pi), i;
+
+	CHECK(hl + flen <= sizeof(m));
+	rndis_pkt_build(m, flen, pi);
+	for (i = 0; i < flen; i++)
+		m[hl + i] = (uint8_t)(i * 7);
+	nv_rec(b, NV_PKT, m, hl + flen);
+}
+
+static void
+nv_emit(const char *name, struct buf *b)
+{
+	write_file("netvsp", name, b->p, b->n);
+	b->n = 0;
+}
+
+static void
+gen_netvsp(void)
+{
+	struct buf s = {0};
+	struct ndis_offload oin;
+	struct ndis_rss_caps rin;
+	struct ndis_offload_params op;
+	struct nv_rss rss;
+	struct rndis_pkt_info pi;
+	uint32_t rid = 1, v, i;
+
+	/* The DPDK netvsc guest: hn_nvs_attach, hn_rndis_init, probe queries, configure
+	 * (offloads, subchannels, RSS), start (filter), a few packets, detach. */
+	nv_config(&s, 1500);
+	nv_attach(&s, 1514, NVSP_CHIM_SIG);
+	nv_rndis_simple(&s, RNDIS_MSG_INIT, rid++);
+	nv_rndis_oid(&s, RNDIS_MSG_QUERY, rid++, OID_802_3_PERMANENT_ADDRESS, NULL, 0);
+	memset(&oin, 0, sizeof(oin));
+	oin.hdr.type = NDIS_OBJTYPE_OFFLOAD;
+	oin.hdr.rev = 3;
+	oin.hdr.size = sizeof(oin);
+	nv_rndis_oid(&s, RNDIS_MSG_QUERY, rid++, OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, &oin,
+		     sizeof(oin));
+	memset(&rin, 0, sizeof(rin));
+	rin.hdr.type = NDIS_OBJTYPE_RSS_CAPS;
+	rin.hdr.rev = 2;
+	rin.hdr.size = NDIS_RSS_CAPS_SIZE;
+	nv_rndis_oid(&s, RNDIS_MSG_QUERY, rid++, OID_GEN_RECEIVE_SCALE_CAPABILITIES, &rin,
+		     NDIS_RSS_CAPS_SIZE);
+	nv_rndis_oid(&s, RNDIS_MSG_QUERY, rid++, OID_GEN_MEDIA_CONNECT_STATUS, NULL, 0);
+	nv_rndis_oid(&s, RNDIS_MSG_QUERY, rid++, OID_GEN_LINK_SPEED, NULL, 0);
+	nv_offload_params(&op);
+	nv_rndis_oid(&s, RNDIS_MSG_SET, rid++, OID_TCP_OFFLOAD_PARAMETERS, &op, sizeof(op));
+	{
+		struct nvsp_subch_req sr = {.type = NVSP_MSG_SUBCH, .op = NVSP_SUBCH_OP_ALLOC,
+					    .nsubch = 3};
+
+		nv_rec(&s, NV_NVSP, &sr, sizeof(sr));
+	}
+	nv_rss_init(&rss, NDIS_RSS_FLAG_DISABLE, 4);
+	nv_rndis_oid(&s, RNDIS_MSG_SET, rid++, OID_GEN_RECEIVE_SCALE_PARAMETERS, &rss,
+		     sizeof(rss));
+	nv_rss_init(&rss, 0, 4);
+	nv_rndis_oid(&s, RNDIS_MSG_SET, rid++, OID_GEN_RECEIVE_SCALE_PARAMETERS, &rss,
+		     sizeof(rss));
+	nv_rec(&s, NV_OWNER | 0x38, NULL, 0); /* status + indirection table */
+	v = NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_ALL_MULTICAST | NDIS_PACKET_TYPE_BROADCAST;
+	nv_rndis_oid(&s, RNDIS_MSG_SET, rid++, OID_GEN_CURRENT_PACKET_FILTER, &v, 4);
+	memset(&pi, 0, sizeof(pi));
+	pi.has_hash = 1;
+	pi.hash_value = 2;
+	pi.has_csum = 1;
+	pi.csum_info = NDIS_TXCSUM_INFO_IPV4 | NDIS_TXCSUM_INFO_TCPCS | (34u << 16);
+	nv_pkt(&s, &pi, 60);
+	nv_rec(&s, NV_CLEAR, NULL, 0);
+	nv_rndis_simple(&s, RNDIS_MSG_KEEPALIVE, rid++);
+	nv_detach(&s);
+	nv_rndis_simple(&s, RNDIS_MSG_HALT, rid++);
+	nv_emit("n00-dpdk-session", &s);
+
+	/* A Linux-like guest: jumbo frames, send buffer id 0, queries, config parameter,
+	 * multicast list, HALT, revoke, and a new negotiation on the same channel. */
+	nv_config(&s, 9000);
+	nv_attach(&s, 9014, 0);
+	nv_rndis_simple(&s, RNDIS_MSG_INIT, rid++);
+	nv_rndis_oid(&s, RNDIS_MSG_QUERY, rid++, OID_GEN_MAXIMUM_FRAME_SIZE, NULL, 0);
+	nv_rndis_oid(&s, RNDIS_MSG_QUERY, rid++, OID_GEN_SUPPORTED_LIST, NULL, 0);
+	nv_rndis_oid(&s, RNDIS_MSG_QUERY, rid++, OID_TCP_OFFLOAD_CURRENT_CONFIG, NULL, 0);
+	{
+		uint8_t cp[20 + 32];
+		struct rndis_config_param c = {.name_offset = 20, .name_len = 16, .type = 2,
+					       .value_offset = 36, .value_len = 16};
+
+		memset(cp, 0, sizeof(cp));
+		memcpy(cp, &c, sizeof(c));
+		nv_rndis_oid(&s, RNDIS_MSG_SET, rid++, OID_GEN_RNDIS_CONFIG_PARAMETER, cp,
+			     sizeof(cp));
+	}
+	{
+		uint8_t mc[12] = {0x01, 0x00, 0x5e, 0, 0, 1, 0x33, 0x33, 0, 0, 0, 1};
+
+		nv_rndis_oid(&s, RNDIS_MSG_SET, rid++, OID_802_3_MULTICAST_LIST, mc, sizeof(mc));
+	}
+	nv_rndis_simple(&s, RNDIS_MSG_RESET, rid++);
+	nv_rndis_simple(&s, RNDIS_MSG_HALT, rid++);
+	nv_detach(&s);
+	nv_attach(&s, 1514, NVSP_CHIM_SIG);
+	nv_rndis_simple(&s, RNDIS_MSG_INIT, rid++);
+	nv_rec(&s, NV_REOPEN, NULL, 0);
+	nv_attach(&s, 1514, 0);
+	nv_emit("n01-linux-session", &s);
+
+	/* Versions: each one, ranges, refusals. */
+	nv_config(&s, 1500);
+	{
+		static const uint32_t r[][2] = {
+			{3, 3}, {0x70000, 0x70000}, {0x60001, 2}, {2, 2}, {0x30002, 0x30002},
+			{0x40000, 0x40000}, {0x50000, 0x50000}, {0x60000, 0x60000},
+			{2, 0xFFFFFFFF}};
+
+		for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+			nv_rec(&s, NV_REOPEN, NULL, 0);
+			nv_init(&s, r[i][0], r[i][1]);
+		}
+	}
+	nv_emit("n02-version-sweep", &s);
+
+	/* Out of order and malformed NVSP: before INIT, before NDIS_INIT, short, bad ids,
+	 * unknown types, RNDIS before the receive buffer. */
+	nv_config(&s, 1500);
+	{
+		struct nvsp_rxbuf_conn rc = {.type = NVSP_MSG_RXBUF_CONN, .gpadl = 1,
+					     .sig = NVSP_RXBUF_SIG};
+		struct nvsp_ndis_init ni = {.type = NVSP_MSG_NDIS_INIT, .ndis_major = 6,
+					    .ndis_minor = 30};
+		uint32_t t;
+
+		nv_rec(&s, NV_NVSP, &rc, sizeof(rc));
+		nv_init(&s, NVSP_VERSION_61, NVSP_VERSION_61);
+		nv_rec(&s, NV_NVSP, &rc, sizeof(rc));
+		nv_rndis_simple(&s, RNDIS_MSG_INIT, rid++);
+		nv_rec(&s, NV_NVSP, &ni, 11);
+		nv_rec(&s, NV_NVSP, &ni, sizeof(ni));
+		rc.sig = 0xCAFF;
+		nv_rec(&s, NV_NVSP, &rc, sizeof(rc));
+		rc.sig = NVSP_RXBUF_SIG;
+		nv_rec(&s, NV_NVSP, &rc, 9);
+		for (t = 0; t < 4; t++)
+			nv_rec(&s, NV_NVSP, &rc, t);
+		t = 134;
+		nv_rec(&s, NV_NVSP, &t, 4);
+		t = NVSP_MSG_RNDIS;
+		nv_rec(&s, NV_NVSP, &t, 4);
+		nv_rec(&s, NV_NVSP | 0x08, &rc, sizeof(rc)); /* no room for the response */
+		nv_rec(&s, NV_NVSP, &rc, sizeof(rc));
+		nv_rec(&s, NV_NVSP, &rc, sizeof(rc)); /* twice */
+		nv_rndis_simple(&s, RNDIS_MSG_INIT, rid++);
+		nv_rndis_simple(&s, RNDIS_MSG_INIT, rid++); /* twice */
+		nv_rec(&s, NV_RNDIS, &rc, 7);
+	}
+	nv_emit("n03-malformed-order", &s);
+
+	/* PACKET messages: every per-packet info, aggregation, an odd element. */
+	nv_config(&s, 1500);
+	memset(&pi, 0, sizeof(pi));
+	nv_pkt(&s, &pi, 14);
+	pi.has_hash = 1;
+	pi.hash_value = 0x12345678;
+	pi.hash_info = NDIS_HASH_FUNCTION_TOEPLITZ | NDIS_HASH_TCP_IPV4;
+	nv_pkt(&s, &pi, 60);
+	pi.has_vlan = 1;
+	pi.vlan_tci = 0x6064;
+	pi.has_csum = 1;
+	pi.csum_info = NDIS_RXCSUM_INFO_TCPCS_OK | NDIS_RXCSUM_INFO_IPCS_OK;
+	pi.has_lso = 1;
+	pi.lso_info = NDIS_LSO2_INFO_ISLSO2 | (54u << 20) | 1448;
+	nv_pkt(&s, &pi, 1514);
+	{
+		uint8_t m[2 * 128];
+		uint32_t l1, l2;
+		struct rndis_pkt_info a = {.has_hash = 1, .hash_value = 1};
+
+		l1 = rndis_pkt_build(m, 20, &a) + 20;
+		l1 = (l1 + 7) & ~7u;
+		memcpy(m + 4, &l1, 4);
+		l2 = rndis_pkt_build(m + l1, 30, NULL) + 30;
+		nv_rec(&s, NV_PKT, m, l1 + l2);
+		/* An unknown element type in the middle. */
+		a.has_vlan = 1;
+		l1 = rndis_pkt_build(m, 20, &a);
+		v = 5;
+		memcpy(m + 44 + 16 + 4, &v, 4);
+		nv_rec(&s, NV_PKT, m, l1 + 20);
+	}
+	nv_emit("n04-packets", &s);
+
+	/* OID values through op 7 on a ready engine. */
+	nv_config(&s, 1500);
+	nv_attach(&s, 1514, NVSP_CHIM_SIG);
+	nv_rndis_simple(&s, RNDIS_MSG_INIT, rid++);
+	{
+		struct nvsp_subch_req sr = {.type = NVSP_MSG_SUBCH, .op = NVSP_SUBCH_OP_ALLOC,
+					    .nsubch = 2};
+
+		nv_rec(&s, NV_NVSP, &sr, sizeof(sr));
+	}
+	nv_rss_init(&rss, 0, 3);
+	nv_oid(&s, false, OID_GEN_RECEIVE_SCALE_PARAMETERS, &rss, sizeof(rss));
+	nv_rss_init(&rss, NDIS_RSS_FLAG_KEY_UNCHG | NDIS_RSS_FLAG_HASH_UNCHG, 2);
+	nv_oid(&s, false, OID_GEN_RECEIVE_SCALE_PARAMETERS, &rss, sizeof(rss));
+	nv_offload_params(&op);
+	nv_oid(&s, false, OID_TCP_OFFLOAD_PARAMETERS, &op, sizeof(op));
+	{
+		uint8_t mc[6 * 4];
+
+		for (i = 0; i < sizeof(mc); i++)
+			mc[i] = (uint8_t)i;
+		nv_oid(&s, false, OID_802_3_MULTICAST_LIST, mc, sizeof(mc));
+	}
+	v = NDIS_PACKET_TYPE_PROMISCUOUS;
+	nv_oid(&s, false, OID_GEN_CURRENT_PACKET_FILTER, &v, 4);
+	nv_oid(&s, true, OID_802_3_MULTICAST_LIST, NULL, 0);
+	nv_oid(&s, true, OID_GEN_RECEIVE_SCALE_CAPABILITIES, NULL, 0);
+	nv_oid(&s, true, OID_GEN_VENDOR_DESCRIPTION, NULL, 0);
+	nv_oid(&s, true, 0x00020101, NULL, 0); /* unknown */
+	{
+		struct nvsp_subch_req sr = {.type = NVSP_MSG_SUBCH, .op = NVSP_SUBCH_OP_ALLOC,
+					    .nsubch = 0};
+
+		nv_rec(&s, NV_NVSP, &sr, sizeof(sr)); /* drops the RSS table */
+	}
+	nv_emit("n05-oid-values", &s);
+
+	/* Owner failures: map fails, map returns no address, alloc fails or over-grants. */
+	nv_config(&s, 1500);
+	nv_rec(&s, NV_STUB | 0x08, NULL, 0);
+	nv_attach(&s, 1514, NVSP_CHIM_SIG);
+	nv_rec(&s, NV_STUB | 0x10, NULL, 0);
+	{
+		struct nvsp_rxbuf_conn rc = {.type = NVSP_MSG_RXBUF_CONN, .gpadl = 2,
+					     .sig = NVSP_RXBUF_SIG};
+		struct nvsp_subch_req sr = {.type = NVSP_MSG_SUBCH, .op = NVSP_SUBCH_OP_ALLOC,
+					    .nsubch = 3};
+
+		nv_rec(&s, NV_NVSP, &rc, sizeof(rc));
+		nv_rec(&s, NV_STUB, NULL, 0);
+		nv_rec(&s, NV_NVSP, &rc, sizeof(rc));
+		nv_rec(&s, NV_STUB | 0x20, NULL, 0);
+		nv_rec(&s, NV_NVSP, &sr, sizeof(sr));
+		nv_rec(&s, NV_STUB | 0x40, NULL, 0);
+		nv_rec(&s, NV_NVSP, &sr, sizeof(sr));
+	}
+	nv_rec(&s, NV_REOPEN, NULL, 0);
+	nv_emit("n06-owner-failures", &s);
+	free(s.p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1393,5 +1801,6 @@ main(int argc, char **argv)
 	gen_packet();
 	gen_channel();
 	gen_bus();
+	gen_netvsp();
 	return 0;
 }

@@ -1163,7 +1163,9 @@ vmb_netvsp_rndis_ctl(struct vmb_netvsp *s, const void *msg, uint32_t len, void *
 	}
 	if (mlen < need || mlen > len)
 		return bad_rndis(s);
-	if (!s->rxbuf.connected)
+	/* Completions travel in the receive buffer; HALT has none, and DPDK guests send it
+	 * after revoking the buffer. */
+	if (!s->rxbuf.connected && type != RNDIS_MSG_HALT)
 		return out_of_order(s);
 
 	switch (type) {

@@ -206,7 +206,8 @@ int vmb_netvsp_nvsp_ctl(struct vmb_netvsp *s, const void *msg, uint32_t len, voi
 /**
  * Handle one RNDIS control message (INIT, QUERY, SET, RESET, KEEPALIVE, HALT).
  *
- * Needs a connected receive buffer (completions travel in it). Every request whose id can be
+ * Needs a connected receive buffer (completions travel in it), except HALT, which DPDK guests
+ * send after revoking it. Every request whose id can be
  * read gets a completion: a wrong state answers RNDIS_STATUS_FAILURE (out_of_order), a bad
  * OID value RNDIS_STATUS_INVALID_DATA (bad_rndis), an unknown OID RNDIS_STATUS_NOT_SUPPORTED
  * (unsupported_oid). QUERY/SET before INIT or after HALT fail; KEEPALIVE and RESET are
@@ -218,8 +219,9 @@ int vmb_netvsp_nvsp_ctl(struct vmb_netvsp *s, const void *msg, uint32_t len, voi
  * @param resp  completion buffer (256 bytes always suffice)
  * @param cap   its size
  * @return >0 completion bytes in @p resp; 0 none (HALT); -EPROTO malformed (shorter than its
- *         header or than its len field, not a control request) or no receive buffer
- *         (counted, nothing changed); -ENOSPC @p cap too small (nothing changed).
+ *         header or than its len field, not a control request) or no receive buffer for
+ *         the completion (counted, nothing changed); -ENOSPC @p cap too small (nothing
+ *         changed).
  */
 int vmb_netvsp_rndis_ctl(struct vmb_netvsp *s, const void *msg, uint32_t len, void *resp,
 			 uint32_t cap);
