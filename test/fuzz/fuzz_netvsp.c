@@ -229,7 +229,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vmb_netvsp_config cfg;
 	struct vmb_netvsp s;
 	struct fz_stub st;
-	uint64_t errs_before;
 	uint32_t rxkib, chimkib;
 	bool verbose = getenv("FUZZ_VERBOSE") != NULL;
 
@@ -254,6 +253,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = fz_u8(&in);
 		uint32_t len = fz_u16(&in), sel = (op >> 3) & 7u;
 		uint8_t *msg, *resp;
+		uint64_t errs_before;
 		int rc;
 
 		if (len > in.n)
@@ -358,13 +358,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (verbose)
 		fprintf(stderr,
-			"netvsp: version %#x rndis %d mtu %u rxbuf %d/%u chim %d/%u subch %u rss %#x/%u "
-			"filter %#x offloads %#x mcast %u; errors nvsp %llu rndis %llu oid %llu "
-			"order %llu\n",
+			"netvsp: version %#x rndis %d mtu %u rxbuf %d/%u chim %d/%u subch %u "
+			"rss %#x/%u filter %#x offloads %#x mcast %u; errors nvsp %llu rndis %llu "
+			"oid %llu order %llu\n",
 			s.nvsp_version, (int)s.rndis_state, s.mtu, s.rxbuf.connected, s.rx_slots,
 			s.chim.connected, s.chim_sections, s.subchannels, s.rss_hash_types,
 			s.rss_indir_count, s.packet_filter, s.offloads, s.mcast_count,
-			(unsigned long long)s.errors.bad_nvsp, (unsigned long long)s.errors.bad_rndis,
+			(unsigned long long)s.errors.bad_nvsp,
+			(unsigned long long)s.errors.bad_rndis,
 			(unsigned long long)s.errors.unsupported_oid,
 			(unsigned long long)s.errors.out_of_order);
 	vmb_netvsp_fini(&s);

@@ -1711,6 +1711,7 @@ gen_netvsp(void)
 		uint32_t l1, l2;
 		struct rndis_pkt_info a = {.has_hash = 1, .hash_value = 1};
 
+		memset(m, 0, sizeof(m));
 		l1 = rndis_pkt_build(m, 20, &a) + 20;
 		l1 = (l1 + 7) & ~7u;
 		memcpy(m + 4, &l1, 4);
@@ -1783,6 +1784,37 @@ gen_netvsp(void)
 	}
 	nv_rec(&s, NV_REOPEN, NULL, 0);
 	nv_emit("n06-owner-failures", &s);
+
+	/* Every OID a guest might query, and the SETs the host accepts or refuses. */
+	nv_config(&s, 1500);
+	nv_attach(&s, 1514, NVSP_CHIM_SIG);
+	nv_rndis_simple(&s, RNDIS_MSG_INIT, rid++);
+	{
+		static const uint32_t oids[] = {
+			OID_GEN_SUPPORTED_LIST, OID_GEN_HARDWARE_STATUS, OID_GEN_MEDIA_SUPPORTED,
+			OID_GEN_MEDIA_IN_USE, OID_GEN_MAXIMUM_LOOKAHEAD, OID_GEN_CURRENT_LOOKAHEAD,
+			OID_GEN_MAXIMUM_FRAME_SIZE, OID_GEN_MAXIMUM_TOTAL_SIZE,
+			OID_GEN_TRANSMIT_BLOCK_SIZE, OID_GEN_RECEIVE_BLOCK_SIZE, OID_GEN_LINK_SPEED,
+			OID_GEN_VENDOR_ID, OID_GEN_VENDOR_DESCRIPTION,
+			OID_GEN_VENDOR_DRIVER_VERSION, OID_GEN_DRIVER_VERSION, OID_GEN_CURRENT_PACKET_FILTER, OID_GEN_MAC_OPTIONS,
+			OID_GEN_MEDIA_CONNECT_STATUS, OID_GEN_MAXIMUM_SEND_PACKETS,
+			OID_802_3_PERMANENT_ADDRESS, OID_802_3_CURRENT_ADDRESS,
+			OID_802_3_MULTICAST_LIST, OID_802_3_MAXIMUM_LIST_SIZE,
+			OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, OID_TCP_OFFLOAD_CURRENT_CONFIG,
+			OID_GEN_RECEIVE_SCALE_CAPABILITIES, OID_GEN_NETWORK_LAYER_ADDRESSES,
+			OID_OFFLOAD_ENCAPSULATION, OID_GEN_RNDIS_CONFIG_PARAMETER};
+		uint8_t val[6 * 33];
+
+		for (i = 0; i < sizeof(oids) / sizeof(oids[0]); i++)
+			nv_oid(&s, true, oids[i], NULL, 0);
+		memset(val, 0, sizeof(val));
+		for (i = 0; i < sizeof(oids) / sizeof(oids[0]); i++)
+			nv_oid(&s, false, oids[i], val, 28);
+		nv_oid(&s, false, OID_802_3_MULTICAST_LIST, val, sizeof(val)); /* one too many */
+		nv_oid(&s, false, OID_802_3_MULTICAST_LIST, val, 7);
+		nv_oid(&s, false, OID_GEN_CURRENT_PACKET_FILTER, val, 3);
+	}
+	nv_emit("n07-every-oid", &s);
 	free(s.p);
 }
 

@@ -380,6 +380,8 @@ struct rss_msg {
 	uint8_t key[NDIS_RSS_KEY_SIZE];
 };
 
+#define RSS_LEN ((uint32_t)sizeof(struct rss_msg))
+
 static void
 rss_msg_init(struct rss_msg *r, uint16_t flags, uint32_t queues)
 {
@@ -784,7 +786,8 @@ test_linux_like_guest(void **state)
 
 		c.mtu = cases[i].cfg_mtu;
 		env_init_cfg(&e, &c);
-		EQ(cases[i].name, send_init(&e, NVSP_VERSION_61, NVSP_VERSION_61), NVSP_MSG_SIZE_V1);
+		EQ(cases[i].name, send_init(&e, NVSP_VERSION_61, NVSP_VERSION_61),
+		   NVSP_MSG_SIZE_V1);
 		EQ(cases[i].name, send_ndis_conf(&e, cases[i].frame, NVSP_NDIS_CONF_VLAN), 0);
 		EQ(cases[i].name, send_ndis_init(&e, 6, 30), 0);
 		EQ(cases[i].name, send_rxbuf(&e, 1, NVSP_RXBUF_SIG), NVSP_MSG_SIZE);
@@ -806,7 +809,8 @@ test_linux_like_guest(void **state)
 		cp.value_offset = 36;
 		cp.value_len = 16;
 		memcpy(name_val, &cp, sizeof(cp));
-		EQ(cases[i].name, set(&e, OID_GEN_RNDIS_CONFIG_PARAMETER, name_val, sizeof(name_val)),
+		EQ(cases[i].name,
+		   set(&e, OID_GEN_RNDIS_CONFIG_PARAMETER, name_val, sizeof(name_val)),
 		   RNDIS_STATUS_SUCCESS);
 		v = NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST |
 		    NDIS_PACKET_TYPE_BROADCAST | NDIS_PACKET_TYPE_PROMISCUOUS;
@@ -851,7 +855,8 @@ test_version_negotiation(void **state)
 		memcpy(&r, e.resp, sizeof(r));
 		EQ(cases[i].name, r.type, NVSP_MSG_INIT_RESP);
 		EQ(cases[i].name, r.status, cases[i].want ? NVSP_STATUS_OK : NVSP_STATUS_FAILED);
-		EQ(cases[i].name, r.ver, cases[i].want == NVSP_VERSION_1 ? NVSP_VERSION_1 : 0xFFFFFFFF);
+		EQ(cases[i].name, r.ver,
+		   cases[i].want == NVSP_VERSION_1 ? NVSP_VERSION_1 : 0xFFFFFFFF);
 		EQ(cases[i].name, e.s.nvsp_version, cases[i].want);
 		/* Padding bytes are zero. */
 		EQ(cases[i].name, resp32(&e, 16) | resp32(&e, 20) | resp32(&e, 24), 0);
@@ -1395,7 +1400,7 @@ test_rndis_set_offload(void **state)
 			uint32_t len;
 			uint32_t status;
 		} bad[] = {
-			{"short", 0, 0, NDIS_OFFLOAD_PARAMS_SIZE_REV1 - 1, RNDIS_STATUS_INVALID_LENGTH},
+			{"short", 0, 0, 19, RNDIS_STATUS_INVALID_LENGTH},
 			{"type", 0, NDIS_OBJTYPE_OFFLOAD, 20, RNDIS_STATUS_INVALID_DATA},
 			{"rev 0", 1, 0, 20, RNDIS_STATUS_INVALID_DATA},
 			{"size < 20", 2, 19, 20, RNDIS_STATUS_INVALID_DATA},
@@ -1432,7 +1437,8 @@ test_rndis_set_offload(void **state)
 	{
 		struct vmb_netvsp_config c = default_cfg();
 
-		c.offload_caps = VMB_NETVSP_OFF_TX_TCP4CSUM | 0xF0000000u; /* unknown bits dropped */
+		/* Unknown bits are dropped. */
+		c.offload_caps = VMB_NETVSP_OFF_TX_TCP4CSUM | 0xF0000000u;
 		env_init_cfg(&e, &c);
 		assert_int_equal(e.s.cfg.offload_caps, VMB_NETVSP_OFF_TX_TCP4CSUM);
 		ready(&e);
@@ -1471,21 +1477,21 @@ test_rndis_set_rss(void **state)
 			uint32_t len;             /* bytes sent */
 		} bad[] = {
 			{"short", 0, 0, 0, NDIS_RSS_PARAMS_SIZE_REV1 - 1},
-			{"hash function 2", 8, 0x302, 4, sizeof(struct rss_msg)},
-			{"key size 39", 20, 39, 2, sizeof(struct rss_msg)},
-			{"key size 0", 20, 0, 2, sizeof(struct rss_msg)},
-			{"key size 41", 20, 41, 2, sizeof(struct rss_msg)},
-			{"key past end", 24, sizeof(struct rss_msg) - 39, 4, sizeof(struct rss_msg)},
-			{"key offset huge", 24, 0xFFFFFFF0u, 4, sizeof(struct rss_msg)},
-			{"table size 0", 12, 0, 2, sizeof(struct rss_msg)},
-			{"table size 3", 12, 3, 2, sizeof(struct rss_msg)},
-			{"table size 516", 12, 516, 2, sizeof(struct rss_msg)},
-			{"table size 65532", 12, 65532, 2, sizeof(struct rss_msg)},
-			{"table past end", 16, sizeof(struct rss_msg) - 511, 4, sizeof(struct rss_msg)},
-			{"table offset huge", 16, 0xFFFFFFFCu, 4, sizeof(struct rss_msg)},
-			{"queue 4", 40 + 4 * 77, 4, 4, sizeof(struct rss_msg)},
-			{"queue huge", 40, 0xFFFFFFFFu, 4, sizeof(struct rss_msg)},
-			{"truncated key", 0, 0, 0, sizeof(struct rss_msg) - 1},
+			{"hash function 2", 8, 0x302, 4, RSS_LEN},
+			{"key size 39", 20, 39, 2, RSS_LEN},
+			{"key size 0", 20, 0, 2, RSS_LEN},
+			{"key size 41", 20, 41, 2, RSS_LEN},
+			{"key past end", 24, RSS_LEN - 39, 4, RSS_LEN},
+			{"key offset huge", 24, 0xFFFFFFF0u, 4, RSS_LEN},
+			{"table size 0", 12, 0, 2, RSS_LEN},
+			{"table size 3", 12, 3, 2, RSS_LEN},
+			{"table size 516", 12, 516, 2, RSS_LEN},
+			{"table size 65532", 12, 65532, 2, RSS_LEN},
+			{"table past end", 16, RSS_LEN - 511, 4, RSS_LEN},
+			{"table offset huge", 16, 0xFFFFFFFCu, 4, RSS_LEN},
+			{"queue 4", 40 + 4 * 77, 4, 4, RSS_LEN},
+			{"queue huge", 40, 0xFFFFFFFFu, 4, RSS_LEN},
+			{"truncated key", 0, 0, 0, RSS_LEN - 1},
 		};
 
 		for (i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -1496,8 +1502,9 @@ test_rndis_set_rss(void **state)
 			if (bad[i].width)
 				memcpy(raw + bad[i].off, &bad[i].val, bad[i].width);
 			errs = (uint32_t)e.s.errors.bad_rndis;
-			EQ(bad[i].name, set(&e, OID_GEN_RECEIVE_SCALE_PARAMETERS, raw, bad[i].len) ==
-						RNDIS_STATUS_SUCCESS,
+			EQ(bad[i].name,
+			   set(&e, OID_GEN_RECEIVE_SCALE_PARAMETERS, raw, bad[i].len) ==
+				   RNDIS_STATUS_SUCCESS,
 			   0);
 			EQ(bad[i].name, e.s.errors.bad_rndis, errs + 1);
 			EQ(bad[i].name, e.s.rss_hash_types, 0);
@@ -1883,7 +1890,9 @@ test_pkt_roundtrip(void **state)
 		uint32_t nppi;
 	} cases[] = {
 		{"none", {0}, 0},
-		{"hash value + info", {.hash_value = 0x12345678, .hash_info = 0x201, .has_hash = 1}, 2},
+		{"hash value + info",
+		 {.hash_value = 0x12345678, .hash_info = 0x201, .has_hash = 1},
+		 2},
 		{"hash value only", {.hash_value = 3, .has_hash = 1}, 1},
 		{"vlan", {.vlan_tci = 0xA123, .has_vlan = 1}, 1},
 		{"vlan max", {.vlan_tci = 0xFFFF, .has_vlan = 1}, 1},
@@ -1914,8 +1923,9 @@ test_pkt_roundtrip(void **state)
 			got = rndis_pkt_build(buf, flen, in);
 			EQ(cases[i].name, got, hl);
 			EQ(cases[i].name, got, 44 + 16 * cases[i].nppi);
-			if (in->has_csum == 0 && in->has_lso == 0 && (in->has_hash == 0 || in->hash_info))
-				EQ(cases[i].name, got, rndis_pkt_hdr_len(in->has_hash, in->has_vlan));
+			if (!in->has_csum && !in->has_lso && (!in->has_hash || in->hash_info))
+				EQ(cases[i].name, got,
+				   rndis_pkt_hdr_len(in->has_hash, in->has_vlan));
 			assert_true(got <= rndis_pkt_hdr_len(in->has_hash, in->has_vlan) +
 						   16u * (in->has_csum + in->has_lso));
 			fill_frame(buf + got, flen, i * 10 + j);

@@ -178,7 +178,9 @@ vmb_eth_host_ctl(struct vmb_eth_queue *q, const struct vmb_pkt *pkt, const uint8
 			len = sizeof(copy);
 		memcpy(copy, msg, len);
 		rlen = vmb_netvsp_nvsp_ctl(&p->nvsp, copy, len, pc->buf, sizeof(pc->buf));
-		if (rlen > 0 && (pkt->flags & VMB_PKT_FLAG_RC)) {
+		/* A request that asked for a completion gets one even when the message has no
+		 * answer of its own (NDIS_CONF, NDIS_INIT, SET_DATAPATH): some guests wait for it. */
+		if (rlen >= 0 && (pkt->flags & VMB_PKT_FLAG_RC)) {
 			pc->type = VMB_PKT_COMPLETION;
 			pc->xid = pkt->xid;
 			pc->len = (uint32_t)rlen;

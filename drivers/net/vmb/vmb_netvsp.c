@@ -366,7 +366,7 @@ static int
 nvsp_rxbuf_conn(struct vmb_netvsp *s, const uint8_t *m, uint32_t len, void *resp, uint32_t cap)
 {
 	struct nvsp_rxbuf_conn_resp r;
-	uint32_t total = reply_len(sizeof(r), nvsp_pad(s)), gpadl, slots = 0;
+	uint32_t total = reply_len(sizeof(r), nvsp_pad(s)), gpadl, slots;
 	uint16_t sig;
 	uint8_t *addr;
 	uint64_t blen;
@@ -735,8 +735,8 @@ netvsp_query(const struct vmb_netvsp *s, uint32_t oid, struct answer *a)
 		ans_u32(a, s->packet_filter);
 		break;
 	case OID_GEN_MAC_OPTIONS:
-		ans_u32(a, NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND |
-				   NDIS_MAC_OPTION_NO_LOOPBACK);
+		ans_u32(a, NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_NO_LOOPBACK |
+				   NDIS_MAC_OPTION_TRANSFERS_NOT_PEND);
 		break;
 	case OID_GEN_MEDIA_CONNECT_STATUS:
 		ans_u32(a, s->link_up ? NDIS_MEDIA_STATE_CONNECTED : NDIS_MEDIA_STATE_DISCONNECTED);
@@ -771,7 +771,8 @@ netvsp_query(const struct vmb_netvsp *s, uint32_t oid, struct answer *a)
 		c.hdr.type = NDIS_OBJTYPE_RSS_CAPS;
 		c.hdr.rev = 2;
 		c.hdr.size = NDIS_RSS_CAPS_SIZE;
-		c.caps = NDIS_RSS_CAP_TCP_IPV4 | NDIS_RSS_CAP_TCP_IPV6 | NDIS_HASH_FUNCTION_TOEPLITZ;
+		c.caps = NDIS_RSS_CAP_TCP_IPV4 | NDIS_RSS_CAP_TCP_IPV6 |
+			 NDIS_HASH_FUNCTION_TOEPLITZ;
 		c.nmsi = 1;
 		c.nrxq = s->cfg.max_queues;
 		c.nindirect = RSS_INDIR_ENTRIES;
@@ -845,11 +846,16 @@ set_offload(struct vmb_netvsp *s, const uint8_t *v, uint32_t n)
 	if (p.lsov1 == NDIS_OFFLOAD_LSO_ON)
 		return RNDIS_STATUS_NOT_SUPPORTED; /* LSOv1 is older than any guest here */
 	ok = p.lsov1 <= NDIS_OFFLOAD_LSO_ON &&
-	     csum_param(&off, p.ip4_csum, VMB_NETVSP_OFF_TX_IP4CSUM, VMB_NETVSP_OFF_RX_IP4CSUM) &&
-	     csum_param(&off, p.tcp4_csum, VMB_NETVSP_OFF_TX_TCP4CSUM, VMB_NETVSP_OFF_RX_TCP4CSUM) &&
-	     csum_param(&off, p.udp4_csum, VMB_NETVSP_OFF_TX_UDP4CSUM, VMB_NETVSP_OFF_RX_UDP4CSUM) &&
-	     csum_param(&off, p.tcp6_csum, VMB_NETVSP_OFF_TX_TCP6CSUM, VMB_NETVSP_OFF_RX_TCP6CSUM) &&
-	     csum_param(&off, p.udp6_csum, VMB_NETVSP_OFF_TX_UDP6CSUM, VMB_NETVSP_OFF_RX_UDP6CSUM) &&
+	     csum_param(&off, p.ip4_csum, VMB_NETVSP_OFF_TX_IP4CSUM,
+			VMB_NETVSP_OFF_RX_IP4CSUM) &&
+	     csum_param(&off, p.tcp4_csum, VMB_NETVSP_OFF_TX_TCP4CSUM,
+			VMB_NETVSP_OFF_RX_TCP4CSUM) &&
+	     csum_param(&off, p.udp4_csum, VMB_NETVSP_OFF_TX_UDP4CSUM,
+			VMB_NETVSP_OFF_RX_UDP4CSUM) &&
+	     csum_param(&off, p.tcp6_csum, VMB_NETVSP_OFF_TX_TCP6CSUM,
+			VMB_NETVSP_OFF_RX_TCP6CSUM) &&
+	     csum_param(&off, p.udp6_csum, VMB_NETVSP_OFF_TX_UDP6CSUM,
+			VMB_NETVSP_OFF_RX_UDP6CSUM) &&
 	     lso_param(&off, p.lsov2_ip4, VMB_NETVSP_OFF_TX_LSO4) &&
 	     lso_param(&off, p.lsov2_ip6, VMB_NETVSP_OFF_TX_LSO6);
 	if (!ok)
@@ -871,7 +877,7 @@ static uint32_t
 set_rss(struct vmb_netvsp *s, const uint8_t *v, uint32_t n)
 {
 	struct ndis_rss_params p;
-	uint32_t types = s->rss_hash_types, count = s->rss_indir_count, i, limit;
+	uint32_t types = s->rss_hash_types, count = s->rss_indir_count;
 	uint32_t indir[NDIS_RSS_INDIR_MAX];
 	uint8_t key[NDIS_RSS_KEY_SIZE];
 
@@ -900,11 +906,12 @@ set_rss(struct vmb_netvsp *s, const uint8_t *v, uint32_t n)
 		return RNDIS_STATUS_INVALID_DATA; /* "unchanged" but there is none */
 	}
 	if ((p.flags & NDIS_RSS_FLAG_IND_UNCHG) == 0) {
+		uint32_t i, limit = s->subchannels + 1;
+
 		count = p.indir_size / (uint32_t)sizeof(uint32_t);
 		if (p.indir_size == 0 || p.indir_size % sizeof(uint32_t) != 0 ||
 		    count > NDIS_RSS_INDIR_MAX || !span_ok(n, p.indir_offset, p.indir_size))
 			return RNDIS_STATUS_INVALID_DATA;
-		limit = s->subchannels + 1;
 		for (i = 0; i < count; i++) {
 			indir[i] = rd32(v, p.indir_offset + i * (uint32_t)sizeof(uint32_t));
 			if (indir[i] >= limit)
@@ -912,12 +919,8 @@ set_rss(struct vmb_netvsp *s, const uint8_t *v, uint32_t n)
 		}
 	} else if (s->rss_indir_count == 0) {
 		return RNDIS_STATUS_INVALID_DATA;
-	} else {
-		/* The kept table must still name existing queues. */
-		for (i = 0; i < s->rss_indir_count; i++)
-			if (s->rss_indir[i] > s->subchannels)
-				return RNDIS_STATUS_INVALID_DATA;
 	}
+	/* A kept table names existing queues: nvsp_subch() drops it when they shrink. */
 
 	/* All checked: commit. */
 	if ((p.flags & NDIS_RSS_FLAG_KEY_UNCHG) == 0) {
@@ -1004,7 +1007,8 @@ bad_rndis(struct vmb_netvsp *s)
 static bool
 infobuf_ok(uint32_t mlen, uint32_t off, uint32_t len)
 {
-	const uint32_t min_off = (uint32_t)sizeof(struct rndis_query_req) - RNDIS_INFOBUF_OFFSET_BASE;
+	const uint32_t min_off =
+		(uint32_t)sizeof(struct rndis_query_req) - RNDIS_INFOBUF_OFFSET_BASE;
 
 	return off >= min_off && span_ok(mlen - RNDIS_INFOBUF_OFFSET_BASE, off, len);
 }

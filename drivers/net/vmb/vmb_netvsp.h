@@ -112,7 +112,7 @@ struct vmb_netvsp_config {
 enum vmb_netvsp_rndis_state {
 	RNDIS_UNINIT = 0,      /**< before RNDIS INIT */
 	RNDIS_INITIALIZED = 1, /**< after INIT: queries, sets and data allowed */
-	RNDIS_HALTED = 2,      /**< after HALT: nothing more until the channel is reopened */
+	RNDIS_HALTED = 2,      /**< after HALT: nothing more until NVSP INIT starts over */
 };
 
 /** Negotiated state, readable by the owner. */
@@ -148,7 +148,7 @@ struct vmb_netvsp {
 	uint32_t changes;       /**< VMB_NETVSP_CHG_* since the owner last cleared them */
 	/** Guest misbehaviour, counted (the engine keeps serving). */
 	struct {
-		uint64_t bad_nvsp;        /**< malformed NVSP message, bad signature, unknown type */
+		uint64_t bad_nvsp;        /**< malformed NVSP message, bad id, unknown type */
 		uint64_t bad_rndis;       /**< malformed RNDIS message or OID value */
 		uint64_t unsupported_oid; /**< QUERY/SET of an OID not served */
 		uint64_t out_of_order;    /**< valid message in the wrong state */

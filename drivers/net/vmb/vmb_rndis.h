@@ -639,7 +639,7 @@ rndis_vlan_info_from_tci(uint16_t tci)
  *
  * @param msg    start of the message
  * @param avail  bytes readable at @p msg (the message may be followed by others: aggregation)
- * @param out    filled on success (has_* flags cleared first)
+ * @param out    filled on success (has_* flags and absent values zero); undefined on error
  * @return 0, -EPROTO when the message is not a PACKET, -EINVAL when it is malformed: shorter
  *         than its header, len > @p avail, no frame, frame or per-packet info outside the
  *         message or overlapping the header, out-of-band data, a per-packet-info element that
