@@ -911,6 +911,9 @@ def main():
     print('dpdk-testpmd %s (dpdk %s); %d CPUs; load average %.2f %.2f %.2f' % (
         args.testpmd, dpdk_version or '?', os.cpu_count(), *la0))
 
+    def on_term(_sig, _frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)   # like Ctrl-C: stop the testpmds, print what we have
     bench = Bench(args, plugin)
     rows, runs, failed = [], [], False
     interrupted = False

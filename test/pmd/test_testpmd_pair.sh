@@ -13,7 +13,7 @@ set -euo pipefail
 TESTPMD=$1 PLUGIN=$2 MODE=$3
 SECONDS_RUN=${VMB_TEST_SECONDS:-3}
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -rf "$out" "${XDG_RUNTIME_DIR:-/var/run}/dpdk/vmbt$$"' EXIT
 
 queues=1 fwd=$MODE extra=() seed=tx_first txpkts=64 bursts=1
 case "$MODE" in

@@ -14,6 +14,7 @@ cleanup() {
     kill "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
     [[ -n ${KEEP:-} ]] || rm -rf "$d"
+    rm -rf "${XDG_RUNTIME_DIR:-/var/run}/dpdk/vmbh$$" "${XDG_RUNTIME_DIR:-/var/run}/dpdk/vmbg$$"
 }
 pids=()
 trap cleanup EXIT
