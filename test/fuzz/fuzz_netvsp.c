@@ -3,7 +3,7 @@
  *
  * libFuzzer target: a hostile guest's NVSP and RNDIS control messages and RNDIS PACKET
  * messages against one host control-plane engine (drivers/net/vmb/vmb_netvsp.c, vmb_rndis.h),
- * with an owner stub whose map_buffer() hands out exact-size heap buffers.
+ * with an fake owner whose map_buffer() hands out exact-size heap buffers.
  *
  * Input: a 14-byte configuration (u16 mtu, u8 max_queues, u8 unused, u16 rx_slot_size,
  * u16 chim_section_size, u16 offload_caps, u16 receive-buffer KiB, u16 send-buffer KiB), then
@@ -13,7 +13,7 @@
  *   2 rndis_pkt_parse(bytes); an accepted message is rebuilt with rndis_pkt_build() and
  *     parsed again: same frame, same per-packet info
  *   3 owner: flip link_up, build the status and indirection messages (room from op >> 3)
- *   4 owner stub: next map fails (op bit 3), returns no address (bit 4), alloc fails (bit 5),
+ *   4 fake owner: next map fails (op bit 3), returns no address (bit 4), alloc fails (bit 5),
  *     alloc grants extra (bit 6)
  *   5 owner: clear vmb_netvsp::changes
  *   6 channel closed and reopened: vmb_netvsp_fini() + vmb_netvsp_init()
@@ -25,7 +25,7 @@
  * Checks after every step: return values within the room given and well-formed responses;
  * the engine's state within its documented bounds (MTU, slots and sections inside the mapped
  * buffers, RSS table naming existing queues, offloads within the capabilities, ...); buffers
- * connected exactly when the stub has them mapped; error counters never decrease. At the end
+ * connected exactly when the fake owner has them mapped; error counters never decrease. At the end
  * vmb_netvsp_fini() must leave nothing mapped (and LeakSanitizer sees any buffer kept).
  * FUZZ_VERBOSE=1 prints the engine's final state and counters of each input.
  */
@@ -42,7 +42,7 @@
 /* Receive and send buffers stay small: the engine never touches their bytes. */
 #define MAX_BUF_KIB 256u
 
-struct fz_stub {
+struct fz_owner {
 	uint8_t *buf[2];
 	uint64_t len[2];
 	bool fail_map, null_map, fail_alloc;
@@ -50,9 +50,9 @@ struct fz_stub {
 };
 
 static int
-stub_map(void *ctx, bool rxbuf, uint32_t gpadl, uint8_t **addr, uint64_t *len)
+fake_map(void *ctx, bool rxbuf, uint32_t gpadl, uint8_t **addr, uint64_t *len)
 {
-	struct fz_stub *st = ctx;
+	struct fz_owner *st = ctx;
 
 	(void)gpadl;
 	FZ_CHECK(st->buf[rxbuf] == NULL); /* never mapped twice */
@@ -66,9 +66,9 @@ stub_map(void *ctx, bool rxbuf, uint32_t gpadl, uint8_t **addr, uint64_t *len)
 }
 
 static void
-stub_unmap(void *ctx, bool rxbuf)
+fake_unmap(void *ctx, bool rxbuf)
 {
-	struct fz_stub *st = ctx;
+	struct fz_owner *st = ctx;
 
 	FZ_CHECK(st->buf[rxbuf] != NULL);
 	free(st->buf[rxbuf]);
@@ -76,9 +76,9 @@ stub_unmap(void *ctx, bool rxbuf)
 }
 
 static int
-stub_alloc(void *ctx, uint32_t requested, uint32_t *granted)
+fake_alloc(void *ctx, uint32_t requested, uint32_t *granted)
 {
-	struct fz_stub *st = ctx;
+	struct fz_owner *st = ctx;
 
 	if (st->fail_alloc)
 		return -EBUSY;
@@ -87,16 +87,16 @@ stub_alloc(void *ctx, uint32_t requested, uint32_t *granted)
 }
 
 static const struct vmb_netvsp_ops ops = {
-	.map_buffer = stub_map,
-	.unmap_buffer = stub_unmap,
-	.alloc_subchannels = stub_alloc,
+	.map_buffer = fake_map,
+	.unmap_buffer = fake_unmap,
+	.alloc_subchannels = fake_alloc,
 };
 
 static const uint32_t nvsp_caps[8] = {512, 0, 12, 16, 27, 28, 39, 40};
 static const uint32_t rndis_caps[8] = {512, 0, 15, 16, 23, 24, 52, 256};
 
 static void
-check_buffer(const struct fz_stub *st, bool rx, bool connected, const uint8_t *addr,
+check_buffer(const struct fz_owner *st, bool rx, bool connected, const uint8_t *addr,
 	     uint64_t len, uint32_t units, uint32_t unit)
 {
 	if (connected) {
@@ -109,7 +109,7 @@ check_buffer(const struct fz_stub *st, bool rx, bool connected, const uint8_t *a
 }
 
 static void
-check_state(const struct vmb_netvsp *s, const struct fz_stub *st)
+check_state(const struct vmb_netvsp *s, const struct fz_owner *st)
 {
 	uint32_t i;
 
@@ -215,7 +215,7 @@ check_pkt(const uint8_t *msg, uint32_t avail, const struct rndis_pkt_info *in)
 }
 
 static void
-engine_start(struct vmb_netvsp *s, const struct vmb_netvsp_config *cfg, struct fz_stub *st)
+engine_start(struct vmb_netvsp *s, const struct vmb_netvsp_config *cfg, struct fz_owner *st)
 {
 	vmb_netvsp_init(s, cfg, &ops, st);
 }
@@ -228,7 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz_in in = {data, size};
 	struct vmb_netvsp_config cfg;
 	struct vmb_netvsp s;
-	struct fz_stub st;
+	struct fz_owner st;
 	uint32_t rxkib, chimkib;
 	bool verbose = getenv("FUZZ_VERBOSE") != NULL;
 

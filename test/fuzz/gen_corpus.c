@@ -1386,7 +1386,7 @@ gen_bus(void)
 /* netvsp: a netvsc guest's control messages (format in fuzz_netvsp.c)                        */
 /* =========================================================================================== */
 
-enum { NV_NVSP = 0, NV_RNDIS = 1, NV_PKT = 2, NV_OWNER = 3, NV_STUB = 4, NV_CLEAR = 5,
+enum { NV_NVSP = 0, NV_RNDIS = 1, NV_PKT = 2, NV_OWNER = 3, NV_FAKE = 4, NV_CLEAR = 5,
        NV_REOPEN = 6, NV_OID = 7 };
 
 /* Configuration: 1500 MTU, 4 queues, default slot and section sizes, every offload, 256 KiB
@@ -1765,9 +1765,9 @@ gen_netvsp(void)
 
 	/* Owner failures: map fails, map returns no address, alloc fails or over-grants. */
 	nv_config(&s, 1500);
-	nv_rec(&s, NV_STUB | 0x08, NULL, 0);
+	nv_rec(&s, NV_FAKE | 0x08, NULL, 0);
 	nv_attach(&s, 1514, NVSP_CHIM_SIG);
-	nv_rec(&s, NV_STUB | 0x10, NULL, 0);
+	nv_rec(&s, NV_FAKE | 0x10, NULL, 0);
 	{
 		struct nvsp_rxbuf_conn rc = {.type = NVSP_MSG_RXBUF_CONN, .gpadl = 2,
 					     .sig = NVSP_RXBUF_SIG};
@@ -1775,11 +1775,11 @@ gen_netvsp(void)
 					    .nsubch = 3};
 
 		nv_rec(&s, NV_NVSP, &rc, sizeof(rc));
-		nv_rec(&s, NV_STUB, NULL, 0);
+		nv_rec(&s, NV_FAKE, NULL, 0);
 		nv_rec(&s, NV_NVSP, &rc, sizeof(rc));
-		nv_rec(&s, NV_STUB | 0x20, NULL, 0);
+		nv_rec(&s, NV_FAKE | 0x20, NULL, 0);
 		nv_rec(&s, NV_NVSP, &sr, sizeof(sr));
-		nv_rec(&s, NV_STUB | 0x40, NULL, 0);
+		nv_rec(&s, NV_FAKE | 0x40, NULL, 0);
 		nv_rec(&s, NV_NVSP, &sr, sizeof(sr));
 	}
 	nv_rec(&s, NV_REOPEN, NULL, 0);

@@ -31,11 +31,11 @@
 			fail_msg("[%s] %s = %lld, want %lld", (name), #got, got_, want_);       \
 	} while (0)
 
-/* ---- owner stub ---- */
+/* ---- fake owner ---- */
 
 static uint8_t fake_mem[2][64]; /* the engine never touches buffer memory */
 
-struct stub {
+struct fake_owner {
 	uint64_t len[2]; /* length map_buffer reports: [0] send buffer, [1] receive buffer */
 	int map_rc;
 	bool map_null;
@@ -49,9 +49,9 @@ struct stub {
 };
 
 static int
-stub_map(void *ctx, bool rxbuf, uint32_t gpadl, uint8_t **addr, uint64_t *len)
+fake_map(void *ctx, bool rxbuf, uint32_t gpadl, uint8_t **addr, uint64_t *len)
 {
-	struct stub *st = ctx;
+	struct fake_owner *st = ctx;
 
 	if (st->map_rc != 0)
 		return st->map_rc;
@@ -65,9 +65,9 @@ stub_map(void *ctx, bool rxbuf, uint32_t gpadl, uint8_t **addr, uint64_t *len)
 }
 
 static void
-stub_unmap(void *ctx, bool rxbuf)
+fake_unmap(void *ctx, bool rxbuf)
 {
-	struct stub *st = ctx;
+	struct fake_owner *st = ctx;
 
 	assert_true(st->mapped[rxbuf]);
 	st->mapped[rxbuf] = false;
@@ -75,9 +75,9 @@ stub_unmap(void *ctx, bool rxbuf)
 }
 
 static int
-stub_alloc(void *ctx, uint32_t requested, uint32_t *granted)
+fake_alloc(void *ctx, uint32_t requested, uint32_t *granted)
 {
-	struct stub *st = ctx;
+	struct fake_owner *st = ctx;
 
 	st->allocs++;
 	st->alloc_req = requested;
@@ -87,10 +87,10 @@ stub_alloc(void *ctx, uint32_t requested, uint32_t *granted)
 	return 0;
 }
 
-static const struct vmb_netvsp_ops stub_ops = {
-	.map_buffer = stub_map,
-	.unmap_buffer = stub_unmap,
-	.alloc_subchannels = stub_alloc,
+static const struct vmb_netvsp_ops fake_ops = {
+	.map_buffer = fake_map,
+	.unmap_buffer = fake_unmap,
+	.alloc_subchannels = fake_alloc,
 };
 
 #define ALL_OFFLOADS                                                                            \
@@ -105,7 +105,7 @@ static const uint8_t MAC[6] = {0x00, 0x15, 0x5d, 0x01, 0x02, 0x03};
 #define CHIM_LEN (6144u * 16u + 100u)
 
 struct env {
-	struct stub st;
+	struct fake_owner st;
 	struct vmb_netvsp s;
 	uint8_t resp[512];
 	uint32_t rid;
@@ -131,7 +131,7 @@ env_init_cfg(struct env *e, const struct vmb_netvsp_config *cfg)
 	memset(e, 0, sizeof(*e));
 	e->st.len[0] = CHIM_LEN;
 	e->st.len[1] = RX_LEN;
-	vmb_netvsp_init(&e->s, cfg, &stub_ops, &e->st);
+	vmb_netvsp_init(&e->s, cfg, &fake_ops, &e->st);
 }
 
 static void

@@ -202,7 +202,6 @@ struct vmb_eth_port {
 	uint32_t ctl_slot_busy;        /**< bit per control slot in flight (queue 0 RX half) */
 	struct vmb_eth_pending_ctl hpend;
 	_Atomic bool status_pending;   /**< send an RNDIS media status indication */
-	uint32_t rndis_packet_filter;
 
 	/* Guest (netvsc). */
 	uint32_t rxbuf_gpadl, chim_gpadl;
@@ -244,8 +243,6 @@ uint16_t vmb_eth_guest_tx(void *q, struct rte_mbuf **pkts, uint16_t n);
 /** Control thread: run the RX half with no mbufs (control messages; frames of a stopped port
  *  are dropped and counted). @return messages handled, or -1 when the RX half is busy. */
 int vmb_eth_service_queue(struct vmb_eth_queue *q);
-/** Write the completions the RX half owes (RX half held). */
-void vmb_eth_flush_owed(struct vmb_eth_queue *q);
 /** Write one control packet (inband or completion) on queue @p q, taking the TX half for it.
  *  @return 0, -EBUSY (TX half busy: retry), -ENOSPC (ring full), -EIO. */
 int vmb_eth_write_ctl(struct vmb_eth_queue *q, uint16_t type, uint16_t flags, uint64_t xid,
@@ -300,8 +297,6 @@ void vmb_eth_link_unmap(struct vmb_eth_port *p, bool rxbuf);
 uint32_t vmb_eth_link_offer_subchannels(struct vmb_eth_port *p, uint32_t n);
 /** Control thread step of the link (socket messages). */
 void vmb_eth_link_poll(struct vmb_eth_port *p, int timeout_ms);
-/** Guest memory the port's GPA-direct ranges refer to. */
-const struct vmb_guest_mem *vmb_eth_link_guest_mem(struct vmb_eth_port *p);
 
 /* ---- vmb_eth_ethdev.c ---- */
 /** Control thread start/stop (both roles). */

@@ -744,6 +744,12 @@ vmb_probe(struct rte_vdev_device *vdev)
 	rc = parse_args(rte_vdev_device_args(vdev), &args);
 	if (rc)
 		return rc;
+	if (args.copy_threshold)
+		VMB_LOG(NOTICE, "%s: copy_threshold=%u accepted, but zero-copy RX is not built yet: "
+			"every frame is copied", name, args.copy_threshold);
+	if (args.interrupt)
+		VMB_LOG(NOTICE, "%s: mode=interrupt signals the peer as the rings ask, but RX "
+			"interrupts (rte_eth_dev_rx_intr_*) are not offered yet", name);
 	dev = rte_eth_vdev_allocate(vdev, sizeof(*p));
 	if (dev == NULL)
 		return -ENOMEM;

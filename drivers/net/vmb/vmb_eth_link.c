@@ -547,9 +547,3 @@ vmb_eth_link_poll(struct vmb_eth_port *p, int timeout_ms)
 	else if (timeout_ms > 0)
 		usleep((useconds_t)timeout_ms * 1000);
 }
-
-const struct vmb_guest_mem *
-vmb_eth_link_guest_mem(struct vmb_eth_port *p)
-{
-	return p->gmem;
-}

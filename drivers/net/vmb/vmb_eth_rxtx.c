@@ -65,10 +65,30 @@ poison(struct vmb_eth_queue *q, const char *why)
 		why);
 }
 
+/* Take one half of a queue for a burst: the queue must be running, the half free, and the port
+ * not quiesced. The quiesce flag is read while owning the half: rte_pmd_vmb_quiesce() stores it
+ * and then waits for the owner flags, so a burst either sees it or finishes before the wait
+ * ends (the exchange is a full barrier on x86, the only target). */
+static inline bool
+take_half(struct vmb_eth_queue *q, _Atomic uint32_t *half)
+{
+	if (unlikely(!atomic_load_explicit(&q->ready, memory_order_acquire)))
+		return false;
+	if (unlikely(!vmb_eth_try_own(half))) {
+		q->txs.owner_busy += half == &q->tx_owner;
+		return false;
+	}
+	if (unlikely(atomic_load_explicit(&q->port->quiesced, memory_order_relaxed))) {
+		vmb_eth_release(half);
+		return false;
+	}
+	return true;
+}
+
 /* ---- completions owed by the RX half ---- */
 
-void
-vmb_eth_flush_owed(struct vmb_eth_queue *q)
+static void
+flush_owed(struct vmb_eth_queue *q)
 {
 	struct nvsp_rndis_ack ack = {.type = NVSP_MSG_RNDIS_ACK, .status = NVSP_STATUS_OK};
 	uint32_t i, done = 0;
@@ -110,7 +130,7 @@ vmb_eth_write_ctl(struct vmb_eth_queue *q, uint16_t type, uint16_t flags, uint64
 	uint32_t plen;
 	bool sig;
 
-	if (!atomic_load(&q->ready) && q->out.m.ctl == NULL)
+	if (q->out.m.ctl == NULL)
 		return -EIO;
 	if (!vmb_eth_try_own(&q->tx_owner))
 		return -EBUSY;
@@ -147,6 +167,39 @@ vmb_eth_write_ctl(struct vmb_eth_queue *q, uint16_t type, uint16_t flags, uint64
 	signal_peer(q, sig, &q->txs);
 	vmb_eth_release(&q->tx_owner);
 	return st == VMB_RING_OK ? 0 : st == VMB_RING_FULL ? -ENOSPC : -EIO;
+}
+
+/* Next packet of the incoming ring, decoded. @return 1 (got one), 0 (stop: empty, or the ring
+ * broke the rules and the queue is poisoned), -1 (a malformed packet on a sound ring: dropped,
+ * counted; read on). */
+static inline int
+next_packet(struct vmb_eth_queue *q, const struct vmb_pkt_limits *lim,
+	    struct vmb_pkt_ranges *rg, struct vmb_ring_pkt *rp, struct vmb_pkt *pkt)
+{
+	enum vmb_ring_status st = vmb_ring_read(&q->in, rp);
+
+	if (st == VMB_RING_EMPTY)
+		return 0;
+	if (unlikely(st != VMB_RING_OK)) {
+		poison(q, vmb_ring_status_str(st));
+		return 0;
+	}
+	if (unlikely(vmb_pkt_decode(rp, lim, pkt, rg) != VMB_PKT_OK)) {
+		q->rxs.corrupt++;
+		return -1;
+	}
+	return 1;
+}
+
+/* End of an RX pass: publish what was read (signalling a writer waiting for room) and write
+ * the completions owed. */
+static inline void
+end_rx_pass(struct vmb_eth_queue *q)
+{
+	bool sig = vmb_ring_read_commit(&q->in);
+
+	signal_peer(q, sig, &q->rxs);
+	flush_owed(q);
 }
 
 /* ---- frame <-> mbuf copies ---- */
@@ -408,27 +461,19 @@ host_rx_held(struct vmb_eth_queue *q, struct rte_mbuf **pkts, uint16_t n)
 		.guest_pages = q->port->gmem ? q->port->gmem->page_count : 0,
 	};
 	uint16_t got = 0;
-	bool sig;
 
 	if (q->rs.active && (pkts != NULL || !atomic_load(&q->port->started)))
 		got += host_drain_section(q, pkts, n);
 	while ((pkts == NULL || got < n) && !q->rs.active && q->nowed < VMB_ETH_MAX_OWED) {
 		struct vmb_ring_pkt rp;
 		struct vmb_pkt pkt;
-		enum vmb_ring_status st = vmb_ring_read(&q->in, &rp);
+		int got_one = next_packet(q, &lim, &rg, &rp, &pkt);
 		uint32_t type;
 
-		if (st == VMB_RING_EMPTY)
+		if (got_one == 0)
 			break;
-		if (unlikely(st != VMB_RING_OK)) {
-			poison(q, vmb_ring_status_str(st));
-			break;
-		}
-		if (unlikely(vmb_pkt_decode(&rp, &lim, &pkt, &rg) != VMB_PKT_OK)) {
-			/* The ring itself is sound: drop the packet, counted. */
-			q->rxs.corrupt++;
+		if (got_one < 0)
 			continue;
-		}
 		if (pkt.type == VMB_PKT_COMPLETION) {
 			host_on_completion(q, pkt.xid);
 			continue;
@@ -487,9 +532,7 @@ host_rx_held(struct vmb_eth_queue *q, struct rte_mbuf **pkts, uint16_t n)
 			q->rxs.corrupt++;
 		}
 	}
-	sig = vmb_ring_read_commit(&q->in);
-	signal_peer(q, sig, &q->rxs);
-	vmb_eth_flush_owed(q);
+	end_rx_pass(q);
 	if (q->qid == 0 && pkts == NULL)
 		vmb_eth_host_ctl_tick(q);
 	return got;
@@ -501,15 +544,8 @@ vmb_eth_host_rx(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	struct vmb_eth_queue *q = arg;
 	uint16_t got;
 
-	if (unlikely(!atomic_load_explicit(&q->ready, memory_order_acquire)))
+	if (!take_half(q, &q->rx_owner))
 		return 0;
-	if (unlikely(!vmb_eth_try_own(&q->rx_owner)))
-		return 0;
-	/* Checked while owning the half: rte_pmd_vmb_quiesce() waits for the owner flags. */
-	if (unlikely(atomic_load_explicit(&q->port->quiesced, memory_order_relaxed))) {
-		vmb_eth_release(&q->rx_owner);
-		return 0;
-	}
 	got = host_rx_held(q, pkts, n);
 	vmb_eth_release(&q->rx_owner);
 	return got;
@@ -529,17 +565,9 @@ vmb_eth_host_tx(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t done = 0;
 	bool sig;
 
-	if (unlikely(!atomic_load_explicit(&q->ready, memory_order_acquire) ||
-		     !atomic_load_explicit(&p->link_up, memory_order_relaxed)))
+	if (unlikely(!atomic_load_explicit(&p->link_up, memory_order_relaxed)) ||
+	    !take_half(q, &q->tx_owner))
 		return 0;
-	if (unlikely(!vmb_eth_try_own(&q->tx_owner))) {
-		q->txs.owner_busy++;
-		return 0;
-	}
-	if (unlikely(atomic_load_explicit(&p->quiesced, memory_order_relaxed))) {
-		vmb_eth_release(&q->tx_owner);
-		return 0;
-	}
 	while (done < n) {
 		uint32_t left = (uint32_t)(n - done);
 		uint32_t want = left < VMB_ETH_MAX_BATCH ? left : VMB_ETH_MAX_BATCH;
@@ -709,26 +737,19 @@ guest_rx_held(struct vmb_eth_queue *q, struct rte_mbuf **pkts, uint16_t n)
 		.guest_pages = 0,
 	};
 	uint16_t got = 0;
-	bool sig;
 
 	if (q->rs.active && (pkts != NULL || !atomic_load(&q->port->started)))
 		got += guest_drain_ranges(q, pkts, n);
 	while ((pkts == NULL || got < n) && !q->rs.active && q->nowed < VMB_ETH_MAX_OWED) {
 		struct vmb_ring_pkt rp;
 		struct vmb_pkt pkt;
-		enum vmb_ring_status st = vmb_ring_read(&q->in, &rp);
+		int got_one = next_packet(q, &lim, &rg, &rp, &pkt);
 		uint32_t type;
 
-		if (st == VMB_RING_EMPTY)
+		if (got_one == 0)
 			break;
-		if (unlikely(st != VMB_RING_OK)) {
-			poison(q, vmb_ring_status_str(st));
-			break;
-		}
-		if (unlikely(vmb_pkt_decode(&rp, &lim, &pkt, &rg) != VMB_PKT_OK)) {
-			q->rxs.corrupt++;
+		if (got_one < 0)
 			continue;
-		}
 		if (pkt.type == VMB_PKT_COMPLETION) {
 			guest_on_completion(q, &pkt);
 			continue;
@@ -763,9 +784,7 @@ guest_rx_held(struct vmb_eth_queue *q, struct rte_mbuf **pkts, uint16_t n)
 		if (pkt.flags & VMB_PKT_FLAG_RC)
 			owe(q, pkt.xid);
 	}
-	sig = vmb_ring_read_commit(&q->in);
-	signal_peer(q, sig, &q->rxs);
-	vmb_eth_flush_owed(q);
+	end_rx_pass(q);
 	return got;
 }
 
@@ -775,14 +794,8 @@ vmb_eth_guest_rx(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	struct vmb_eth_queue *q = arg;
 	uint16_t got;
 
-	if (unlikely(!atomic_load_explicit(&q->ready, memory_order_acquire)))
+	if (!take_half(q, &q->rx_owner))
 		return 0;
-	if (unlikely(!vmb_eth_try_own(&q->rx_owner)))
-		return 0;
-	if (unlikely(atomic_load_explicit(&q->port->quiesced, memory_order_relaxed))) {
-		vmb_eth_release(&q->rx_owner);
-		return 0;
-	}
 	got = guest_rx_held(q, pkts, n);
 	vmb_eth_release(&q->rx_owner);
 	return got;
@@ -800,16 +813,8 @@ vmb_eth_guest_tx(void *arg, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t done = 0;
 	bool sig;
 
-	if (unlikely(!atomic_load_explicit(&q->ready, memory_order_acquire)))
+	if (!take_half(q, &q->tx_owner))
 		return 0;
-	if (unlikely(!vmb_eth_try_own(&q->tx_owner))) {
-		q->txs.owner_busy++;
-		return 0;
-	}
-	if (unlikely(atomic_load_explicit(&p->quiesced, memory_order_relaxed))) {
-		vmb_eth_release(&q->tx_owner);
-		return 0;
-	}
 	if (max_pkts > VMB_ETH_MAX_BATCH)
 		max_pkts = VMB_ETH_MAX_BATCH;
 	while (done < n) {
