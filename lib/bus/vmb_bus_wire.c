@@ -142,6 +142,23 @@ vmb_bus_recv(int sock, struct vmb_bus_rx *rx)
 	}
 }
 
+/* Attach @p nfds descriptors (SCM_RIGHTS) to @p mh, in @p buf of
+ * CMSG_SPACE(sizeof(int) * VMB_BUS_MAX_FDS) bytes. */
+static void
+attach_fds(struct msghdr *mh, char *buf, const int *fds, uint32_t nfds)
+{
+	struct cmsghdr *c;
+
+	memset(buf, 0, CMSG_SPACE(sizeof(int) * VMB_BUS_MAX_FDS));
+	mh->msg_control = buf;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+}
+
 int
 vmb_bus_send(int sock, const void *msg, uint32_t len, const int *fds, uint32_t nfds)
 {
@@ -161,17 +178,8 @@ vmb_bus_send(int sock, const void *msg, uint32_t len, const int *fds, uint32_t n
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = iov;
 	mh.msg_iovlen = 2;
-	if (nfds) {
-		struct cmsghdr *c;
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
+	if (nfds)
+		attach_fds(&mh, ctl.buf, fds, nfds);
 	n = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -213,17 +221,8 @@ vmb_bus_send_wait(int sock, const void *msg, uint32_t len, const int *fds, uint3
 		ssize_t n;
 
 		/* the descriptors travel with the frame's first byte */
-		if (nfds && done == 0) {
-			struct cmsghdr *c;
-			memset(&ctl, 0, sizeof(ctl));
-			mh.msg_control = ctl.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
+		if (nfds && done == 0)
+			attach_fds(&mh, ctl.buf, fds, nfds);
 		n = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0) {
 			done += (size_t)n;
